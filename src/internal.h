@@ -1,0 +1,104 @@
+/* internal.h: what the core's files share. Never included outside src/. */
+#ifndef GREEN_INTERNAL_H
+#define GREEN_INTERNAL_H
+
+#include <ev.h>
+#include <stdbool.h>
+
+#include "fcontext.h"
+#include "green.h"
+
+#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+
+enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
+
+/* What a blocked thread waits on, for reports. */
+enum wait_kind { W_NONE, W_SLEEP, W_FD, W_MUTEX, W_COND, W_SEM, W_JOIN };
+
+/* A place in a wait queue. Lives on the waiting thread's stack; every
+ * waiter of a thread is unlinked when the thread is woken, so the frame
+ * that owns it can return safely. */
+struct green_waiter {
+    struct green_waiter *prev, *next;
+    struct green_waitq *q;     /* NULL once unlinked */
+    green_thread *t;
+    struct green_waiter *chain; /* the thread's other waiters */
+    int events;                 /* fd waits: GREEN_IN|GREEN_OUT wanted */
+};
+
+struct green_stack {
+    char *base;   /* lowest address of the mapping, guard included */
+    size_t size;  /* usable bytes above the guard */
+    size_t guard; /* bytes of guard at base */
+    bool owned;   /* ours to unmap or pool (not a caller's stack) */
+};
+
+struct green_thread {
+    fcontext_t ctx;
+    enum thread_state state;
+    unsigned long id;
+    void *(*fn)(void *);
+    void *arg;
+    void *retval;
+    bool detached;
+    bool joining;   /* someone waits in green_join */
+    bool outside;   /* counted in sched.outside while blocked */
+    int wake_result;
+    struct green_waiter *waiters; /* registered while blocked */
+    struct green_waitq joinq;
+    ev_timer timer;
+    struct green_stack stack;
+    /* what it waits on, for reports */
+    enum wait_kind wait_kind;
+    const void *wait_obj;
+    int wait_fd;
+    ev_tstamp wait_since;
+    green_thread *run_next;         /* run queue */
+    green_thread *all_prev, *all_next; /* every live thread */
+    void *userdata;
+    char name[16];
+};
+
+struct green_sched {
+    struct ev_loop *loop;
+    green_thread *main;
+    struct { green_thread *head, *tail; } runq;
+    green_thread *all;        /* live threads, newest first */
+    unsigned long next_id;
+    unsigned long live;       /* threads not yet exited */
+    unsigned long outside;    /* blocked threads an outside event can wake */
+    unsigned polls_skipped;   /* schedules since the loop was last polled */
+    struct green_config cfg;
+};
+
+extern struct green_sched green__s;
+/* The running green thread of this OS thread; NULL on others. */
+extern __thread green_thread *green__current __attribute__((tls_model("initial-exec")));
+extern __thread bool green__in_loop __attribute__((tls_model("initial-exec")));
+
+/* sched.c */
+void green__ready(green_thread *t);
+GREEN_YIELDS void green__schedule(void);
+void green__thread_started(transfer_t from);
+
+/* wait.c: block the caller until green__wake; returns the wake result
+ * (or -ETIMEDOUT when deadline passes first). Register waiters first. */
+GREEN_YIELDS int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool outside);
+void green__wake(green_thread *t, int result);
+void green__waiter_add(struct green_waitq *q, struct green_waiter *w, green_thread *t);
+void green__timer_init(green_thread *t);
+
+/* thread.c */
+void green__thread_reap(green_thread *t);
+
+/* stack.c */
+int green__stack_setup(void);
+size_t green__stack_default(void);
+int green__stack_alloc(struct green_stack *st, size_t size, size_t guard);
+void green__stack_free(struct green_stack *st);
+
+/* report.c */
+void green__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void green__deadlock(void);
+
+#endif

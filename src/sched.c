@@ -1,0 +1,162 @@
+/* sched.c: the run queue, the switch, and the event loop behind them.
+ *
+ * There is no scheduler context: a thread that stops running picks the
+ * next ready thread and jumps straight to it (one jump per switch). When
+ * nothing is ready, the stopping thread runs the libev loop on its own
+ * stack until a callback makes some thread ready; callbacks only queue
+ * threads, they never switch, so the loop is never re-entered.
+ *
+ * fcontext hands the suspended context to the resumed side, so every
+ * resume point starts with resumed(): it stores the context of the thread
+ * we came from and frees that thread's stack if it has exited.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+/* A thread that yields in a loop must not starve the threads waiting on
+ * events: poll the loop without blocking once per this many switches. */
+#define POLL_EVERY 256
+
+struct green_sched green__s;
+__thread green_thread *green__current __attribute__((tls_model("initial-exec")));
+__thread bool green__in_loop __attribute__((tls_model("initial-exec")));
+
+static green_thread main_thread;
+
+int green_init(const struct green_config *cfg)
+{
+    if (green__s.main)
+        return -EALREADY;
+    struct green_config c = cfg ? *cfg : (struct green_config){0};
+    if (c.stack_size && c.stack_size < GREEN_STACK_MIN)
+        return -EINVAL;
+    if (c.deadlock != GREEN_DEADLOCK_ABORT && c.deadlock != GREEN_DEADLOCK_HANG)
+        return -EINVAL;
+    int r = green__stack_setup();
+    if (r < 0)
+        return r;
+    /* Our own loop: the program may use libev's default loop itself. */
+    unsigned flags = EVFLAG_NOENV | EVFLAG_NOSIGMASK;
+    green__s.loop = ev_loop_new(flags | EVBACKEND_EPOLL);
+    if (!green__s.loop)
+        green__s.loop = ev_loop_new(flags);
+    if (!green__s.loop)
+        return -ENOMEM;
+    green__s.cfg = c;
+    if (!green__s.cfg.stack_size)
+        green__s.cfg.stack_size = green__stack_default();
+
+    green_thread *t = &main_thread;
+    t->id = ++green__s.next_id;
+    t->state = T_RUNNING;
+    green__timer_init(t);
+    green__s.main = t;
+    green__s.all = t;
+    green__s.live = 1;
+    green__current = t;
+    return 0;
+}
+
+int green_can_block(void)
+{
+    return green__current && !green__in_loop;
+}
+
+int green_others_exist(void)
+{
+    return green__s.live > 1 || green__s.runq.head;
+}
+
+green_thread *green_self(void)
+{
+    return green__current;
+}
+
+void green__ready(green_thread *t)
+{
+    t->state = T_READY;
+    t->run_next = NULL;
+    if (green__s.runq.tail)
+        green__s.runq.tail->run_next = t;
+    else
+        green__s.runq.head = t;
+    green__s.runq.tail = t;
+}
+
+static green_thread *runq_pop(void)
+{
+    green_thread *t = green__s.runq.head;
+    if (t) {
+        green__s.runq.head = t->run_next;
+        if (!green__s.runq.head)
+            green__s.runq.tail = NULL;
+    }
+    return t;
+}
+
+static void poll_loop(int flags)
+{
+    green__in_loop = true;
+    ev_run(green__s.loop, flags);
+    green__in_loop = false;
+}
+
+/* The next thread to run; runs the loop until there is one. */
+static green_thread *next_ready(void)
+{
+    if (green__s.runq.head) {
+        if (++green__s.polls_skipped >= POLL_EVERY) {
+            green__s.polls_skipped = 0;
+            poll_loop(EVRUN_NOWAIT);
+        }
+        return runq_pop();
+    }
+    for (;;) {
+        if (!green__s.outside)
+            green__deadlock();
+        green__s.polls_skipped = 0;
+        poll_loop(EVRUN_ONCE);
+        if (green__s.runq.head)
+            return runq_pop();
+    }
+}
+
+/* Store the context of the thread that jumped here; an exited thread's
+ * stack can only go now that nobody runs on it. */
+static void resumed(transfer_t from)
+{
+    green_thread *prev = from.data;
+    prev->ctx = from.fctx;
+    if (prev->state == T_EXITED)
+        green__thread_reap(prev);
+}
+
+void green__thread_started(transfer_t from)
+{
+    resumed(from);
+}
+
+void green__schedule(void)
+{
+    green_thread *self = green__current;
+    /* errno is per OS thread: keep ours on our own stack across the
+     * switch, and before the loop runs, since libev may change it. */
+    int saved_errno = errno;
+    green_thread *next = next_ready();
+    if (next != self) {
+        green__current = next;
+        next->state = T_RUNNING;
+        resumed(jump_fcontext(next->ctx, self));
+    } else {
+        self->state = T_RUNNING;
+    }
+    errno = saved_errno;
+}
+
+void green_yield(void)
+{
+    green__ready(green__current);
+    green__schedule();
+}

@@ -1,0 +1,155 @@
+/* thread.c: green thread life: spawn, exit, join, detach, reap. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "list.h"
+
+static void all_link(green_thread *t)
+{
+    t->all_prev = NULL;
+    t->all_next = green__s.all;
+    if (green__s.all)
+        green__s.all->all_prev = t;
+    green__s.all = t;
+}
+
+static void all_unlink(green_thread *t)
+{
+    if (t->all_prev)
+        t->all_prev->all_next = t->all_next;
+    else if (green__s.all == t)
+        green__s.all = t->all_next;
+    if (t->all_next)
+        t->all_next->all_prev = t->all_prev;
+    t->all_prev = t->all_next = NULL;
+}
+
+static void trampoline(transfer_t from)
+{
+    green__thread_started(from);
+    green_thread *self = green__current;
+    errno = 0; /* a new thread starts with errno 0, as natively */
+    green_exit(self->fn(self->arg));
+}
+
+static int attach_stack(green_thread *t, const struct green_attr *attr)
+{
+    if (attr && attr->stack_addr) {
+        if (attr->stack_size < GREEN_STACK_MIN || ((uintptr_t)attr->stack_addr & 15))
+            return -EINVAL;
+        t->stack = (struct green_stack){.base = attr->stack_addr, .size = attr->stack_size};
+        return 0;
+    }
+    size_t size = attr && attr->stack_size ? attr->stack_size : green__s.cfg.stack_size;
+    if (size < GREEN_STACK_MIN)
+        return -EINVAL;
+    return green__stack_alloc(&t->stack, size, attr ? attr->guard_size : 0);
+}
+
+int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct green_attr *attr)
+{
+    green_thread *t = calloc(1, sizeof *t);
+    if (!t)
+        return -EAGAIN;
+    int r = attach_stack(t, attr);
+    if (r < 0) {
+        free(t);
+        return r;
+    }
+    char *top = t->stack.base + t->stack.guard + t->stack.size;
+    t->ctx = make_fcontext(top, t->stack.size, trampoline);
+    t->fn = fn;
+    t->arg = arg;
+    t->id = ++green__s.next_id;
+    t->detached = attr && attr->detached;
+    green__timer_init(t);
+    all_link(t);
+    green__s.live++;
+    green__ready(t);
+    *out = t;
+    return 0;
+}
+
+/* Called on another stack once t has switched away for the last time. */
+void green__thread_reap(green_thread *t)
+{
+    if (t->stack.owned)
+        green__stack_free(&t->stack);
+    t->stack.owned = false;
+    if (t->detached && t != green__s.main)
+        free(t);
+}
+
+void green_exit(void *retval)
+{
+    green_thread *self = green__current;
+    self->retval = retval;
+    self->state = T_EXITED;
+    all_unlink(self);
+    while (self->joinq.head)
+        green__wake(self->joinq.head->t, 0);
+    if (--green__s.live == 0)
+        exit(0); /* the last thread is gone: the process ends, as natively */
+    green__schedule();
+    abort(); /* an exited thread is never resumed */
+}
+
+int green_join(green_thread *t, void **retval, int64_t deadline)
+{
+    green_thread *self = green__current;
+    if (t == self)
+        return -EDEADLK;
+    if (t->detached || t->joining)
+        return -EINVAL;
+    while (t->state != T_EXITED) {
+        if (deadline == 0)
+            return -EBUSY;
+        struct green_waiter w;
+        green__waiter_add(&t->joinq, &w, self);
+        t->joining = true;
+        int r = green__block(W_JOIN, t, deadline, false);
+        t->joining = false;
+        if (r == -ETIMEDOUT && t->state != T_EXITED)
+            return -ETIMEDOUT;
+    }
+    if (retval)
+        *retval = t->retval;
+    t->detached = true; /* joined: nobody may join it again */
+    if (t != green__s.main)
+        free(t);
+    return 0;
+}
+
+int green_detach(green_thread *t)
+{
+    if (t->detached || t->joining)
+        return -EINVAL;
+    t->detached = true;
+    /* Already exited and reaped: only the record is left. */
+    if (t->state == T_EXITED && !t->stack.owned && t != green__s.main)
+        free(t);
+    return 0;
+}
+
+unsigned long green_thread_id(const green_thread *t)
+{
+    return t->id;
+}
+
+void green_thread_set_name(green_thread *t, const char *name)
+{
+    strncpy(t->name, name ? name : "", sizeof t->name - 1);
+    t->name[sizeof t->name - 1] = '\0';
+}
+
+const char *green_thread_name(const green_thread *t)
+{
+    return t->name;
+}
+
+void **green_thread_userdata(green_thread *t)
+{
+    return &t->userdata;
+}
