@@ -17,6 +17,7 @@
 
 #include "internal.h"
 #include "list.h"
+#include <stdint.h>
 
 #define CHUNK 1024
 
@@ -86,13 +87,18 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
         return;
     }
     int ready = revents & (EV_READ | EV_WRITE), unclaimed = ready;
-    for (struct green_waiter *w = r->waiters.head, *next; w && unclaimed; w = next) {
-        next = w->next;
-        if (w->events & unclaimed) {
-            unclaimed &= ~w->events;
-            green__wake(w->t, w->events & ready);
-        }
+    /* Rescan from the head after each wake: waking a thread unlinks all
+     * of its waiters, which may include the next one in this queue. */
+    while (unclaimed) {
+        struct green_waiter *w = r->waiters.head;
+        while (w && !(w->events & unclaimed))
+            w = w->next;
+        if (!w)
+            break;
+        unclaimed &= ~w->events;
+        green__wake(w->t, w->events & ready);
     }
+    /* Nobody wants what is left: stop watching it. */
     if (unclaimed)
         watch(r, io->fd, io->events & ~unclaimed & (EV_READ | EV_WRITE));
 }
@@ -106,13 +112,12 @@ static int classify(struct fdrec *r, int fd)
     return 0;
 }
 
-int green_fd_wait(int fd, int events, int64_t deadline)
+/* Queue w on fd's record for events and make the watcher cover them.
+ * Returns 0, -EBADF, -EPERM (not pollable) or -ENOMEM. */
+static int enlist(int fd, int events, struct green_waiter *w)
 {
-    events &= GREEN_IN | GREEN_OUT;
     if (fd < 0)
         return -EBADF;
-    if (!events)
-        return -EINVAL;
     struct fdrec *r = record(fd, true);
     if (!r)
         return -ENOMEM;
@@ -124,13 +129,54 @@ int green_fd_wait(int fd, int events, int64_t deadline)
     }
     if (r->kind == FD_NOT_POLLABLE)
         return -EPERM;
-    green_thread *self = green__current;
-    struct green_waiter w;
-    green__waiter_add(&r->waiters, &w, self);
-    w.events = events;
+    green__waiter_add(&r->waiters, w, green__current);
+    w->events = events;
     watch(r, fd, (ev_is_active(&r->io) ? r->io.events & (EV_READ | EV_WRITE) : 0) | events);
-    self->wait_fd = fd;
+    return 0;
+}
+
+int green_fd_wait(int fd, int events, int64_t deadline)
+{
+    events &= GREEN_IN | GREEN_OUT;
+    if (!events)
+        return -EINVAL;
+    struct green_waiter w;
+    int r = enlist(fd, events, &w);
+    if (r < 0)
+        return r;
+    green__current->wait_fd = fd;
     return green__block(W_FD, (void *)(intptr_t)events, deadline, true);
+}
+
+int green_fd_wait_many(const struct green_pollfd *fds, size_t n, int64_t deadline)
+{
+    struct green_waiter local[16], *w = n <= 16 ? local : malloc(n * sizeof *w);
+    if (!w)
+        return -ENOMEM;
+    size_t queued = 0;
+    int r = 0;
+    for (size_t k = 0; k < n && r == 0; k++) {
+        int events = fds[k].events & (GREEN_IN | GREEN_OUT);
+        if (fds[k].fd < 0 || !events)
+            continue; /* poll ignores these */
+        r = enlist(fds[k].fd, events, &w[k]);
+        queued += r == 0;
+    }
+    /* A regular file is always ready; a bad fd is for the caller's own
+     * check to report. */
+    if (r == -EPERM || r == -EBADF)
+        r = 1;
+    if (r == 0 && queued) {
+        green__current->wait_fd = (int)n;
+        r = green__block(W_POLL, NULL, deadline, true);
+    } else if (r == 0) {
+        r = green_sleep_until(deadline) == -EINTR ? -EINTR : -ETIMEDOUT;
+    } else {
+        green__unwait(green__current);
+    }
+    if (w != local)
+        free(w);
+    return r;
 }
 
 int green_fd_close(int fd)

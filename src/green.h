@@ -140,6 +140,19 @@ GREEN_YIELDS GREEN_API int green_sleep_until(int64_t deadline);
  * cannot be polled (regular file, directory), -EINTR, -ENOMEM. */
 GREEN_YIELDS GREEN_API int green_fd_wait(int fd, int events, int64_t deadline);
 
+struct green_pollfd {
+    int fd;     /* negative: ignored, as poll does */
+    int events; /* GREEN_IN|GREEN_OUT */
+};
+
+/* Wait until any of the n fds may be ready (poll, select, epoll_wait of
+ * the program: the caller then asks the kernel which, without waiting).
+ * Returns > 0 when one may be ready (at once for a regular file or a bad
+ * fd, so that the caller's own check reports it), -ETIMEDOUT at deadline,
+ * -EINTR, -ENOMEM. With no fd to watch it just sleeps to deadline. */
+GREEN_YIELDS GREEN_API int green_fd_wait_many(const struct green_pollfd *fds, size_t n,
+                                              int64_t deadline);
+
 /* fd is about to be closed (or replaced by dup2): wake its waiters with
  * -EBADF and forget all state kept for it. Call before the real close.
  * Returns 0. */

@@ -13,7 +13,7 @@
 enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
 
 /* What a blocked thread waits on, for reports. */
-enum wait_kind { W_NONE, W_SLEEP, W_FD, W_MUTEX, W_COND, W_SEM, W_JOIN };
+enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN };
 
 /* A place in a wait queue. Lives on the waiting thread's stack; every
  * waiter of a thread is unlinked when the thread is woken, so the frame
@@ -85,6 +85,8 @@ void green__thread_started(transfer_t from);
  * (or -ETIMEDOUT when deadline passes first). Register waiters first. */
 GREEN_YIELDS int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool outside);
 void green__wake(green_thread *t, int result);
+/* Unlink every waiter t registered (a wait given up before blocking). */
+void green__unwait(green_thread *t);
 void green__waiter_add(struct green_waitq *q, struct green_waiter *w, green_thread *t);
 void green__timer_init(green_thread *t);
 

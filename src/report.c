@@ -71,6 +71,7 @@ static void describe_wait(const green_thread *t, char *buf, size_t len)
         snprintf(buf, len, "fd %d%s%s", t->wait_fd, t->wait_obj == (void *)1 ? " read" : "",
                  t->wait_obj == (void *)2 ? " write" : t->wait_obj == (void *)3 ? " read/write" : "");
         break;
+    case W_POLL: snprintf(buf, len, "poll of %d fds", t->wait_fd); break;
     case W_MUTEX:
         if (m->owner)
             snprintf(buf, len, "mutex %p held by thread %lu", (void *)m, m->owner->id);

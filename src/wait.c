@@ -62,13 +62,18 @@ int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool ou
     return self->wake_result;
 }
 
+void green__unwait(green_thread *t)
+{
+    for (struct green_waiter *w = t->waiters; w; w = w->chain)
+        waitq_remove(w);
+    t->waiters = NULL;
+}
+
 void green__wake(green_thread *t, int result)
 {
     if (t->state != T_BLOCKED)
         return;
-    for (struct green_waiter *w = t->waiters; w; w = w->chain)
-        waitq_remove(w);
-    t->waiters = NULL;
+    green__unwait(t);
     if (ev_is_active(&t->timer))
         ev_timer_stop(green__s.loop, &t->timer);
     if (t->outside) {
