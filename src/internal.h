@@ -74,7 +74,9 @@ struct green_sched {
 extern struct green_sched green__s;
 /* The running green thread of this OS thread; NULL on others. */
 extern __thread green_thread *green__current __attribute__((tls_model("initial-exec")));
-extern __thread bool green__in_loop __attribute__((tls_model("initial-exec")));
+/* True while the core itself runs libc code that may land on interposers
+ * (the libev loop, creating helper threads): they must pass through. */
+extern __thread bool green__in_core __attribute__((tls_model("initial-exec")));
 
 /* sched.c */
 void green__ready(green_thread *t);

@@ -21,7 +21,7 @@
 
 struct green_sched green__s;
 __thread green_thread *green__current __attribute__((tls_model("initial-exec")));
-__thread bool green__in_loop __attribute__((tls_model("initial-exec")));
+__thread bool green__in_core __attribute__((tls_model("initial-exec")));
 
 static green_thread main_thread;
 /* errno's address on the scheduler's OS thread, fixed for its life:
@@ -65,7 +65,7 @@ int green_init(const struct green_config *cfg)
 
 int green_can_block(void)
 {
-    return green__current && !green__in_loop;
+    return green__current && !green__in_core;
 }
 
 int green_others_exist(void)
@@ -102,9 +102,9 @@ static green_thread *runq_pop(void)
 
 static void poll_loop(int flags)
 {
-    green__in_loop = true;
+    green__in_core = true;
     ev_run(green__s.loop, flags);
-    green__in_loop = false;
+    green__in_core = false;
 }
 
 /* The next thread to run; runs the loop until there is one. */
