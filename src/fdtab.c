@@ -10,10 +10,18 @@
  * Each readiness event wakes one waiter per direction (the first that
  * wants it); level-triggered epoll reports the fd again on the next
  * iteration if that waiter did not consume the data.
+ *
+ * libev aborts when epoll_ctl meets a bad fd, and a program can close a
+ * fd behind our back (fclose and closedir close internally, unseen by
+ * any interposer). So every fd whose watcher was (re)started is checked
+ * right before the loop runs, when no green code can run in between.
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "list.h"
@@ -27,10 +35,22 @@ struct fdrec {
     ev_io io;
     struct green_waitq waiters;
     enum fd_kind kind;
+    bool dirty; /* watcher started since the loop last ran */
 };
 
 static struct fdrec **chunks;
 static size_t nchunks;
+static struct {
+    int *fd;
+    size_t n, cap;
+} dirty;
+
+/* The core's own fcntl, so that no interposer sees it. */
+static int raw_fcntl(int fd, int cmd)
+{
+    long r = syscall(SYS_fcntl, fd, cmd, 0);
+    return r < 0 ? -errno : (int)r;
+}
 
 static struct fdrec *record(int fd, bool create)
 {
@@ -59,6 +79,52 @@ static struct fdrec *record(int fd, bool create)
     return &chunks[c][fd % CHUNK];
 }
 
+static void wake_all(struct fdrec *r, int result)
+{
+    while (r->waiters.head)
+        green__wake(r->waiters.head->t, result);
+}
+
+/* The fd was closed behind our back: let the waiters' retries meet the
+ * real error. */
+static void forget_bad(struct fdrec *r)
+{
+    if (ev_is_active(&r->io))
+        ev_io_stop(green__s.loop, &r->io);
+    wake_all(r, GREEN_IN | GREEN_OUT);
+    r->kind = FD_UNKNOWN;
+}
+
+static void mark_dirty(struct fdrec *r, int fd)
+{
+    if (r->dirty)
+        return;
+    if (dirty.n == dirty.cap) {
+        size_t cap = dirty.cap ? 2 * dirty.cap : 64;
+        int *v = realloc(dirty.fd, cap * sizeof *v);
+        if (!v) {
+            if (raw_fcntl(fd, F_GETFD) == -EBADF)
+                forget_bad(r);
+            return;
+        }
+        dirty.fd = v;
+        dirty.cap = cap;
+    }
+    r->dirty = true;
+    dirty.fd[dirty.n++] = fd;
+}
+
+void green__fd_prepare(void)
+{
+    for (size_t i = 0; i < dirty.n; i++) {
+        struct fdrec *r = record(dirty.fd[i], false);
+        r->dirty = false;
+        if (ev_is_active(&r->io) && raw_fcntl(dirty.fd[i], F_GETFD) == -EBADF)
+            forget_bad(r);
+    }
+    dirty.n = 0;
+}
+
 /* Watch `events` on the record (0: stop). ev_io_set after a stop makes
  * libev register the fd anew, which a reused fd number needs. */
 static void watch(struct fdrec *r, int fd, int events)
@@ -71,6 +137,7 @@ static void watch(struct fdrec *r, int fd, int events)
     if (events) {
         ev_io_set(&r->io, fd, events);
         ev_io_start(green__s.loop, &r->io);
+        mark_dirty(r, fd);
     }
 }
 
@@ -81,8 +148,7 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
     if (revents & EV_ERROR) {
         /* libev stopped the watcher (bad fd): let every waiter retry its
          * call and meet the real error. */
-        while (r->waiters.head)
-            green__wake(r->waiters.head->t, GREEN_IN | GREEN_OUT);
+        wake_all(r, GREEN_IN | GREEN_OUT);
         r->kind = FD_UNKNOWN;
         return;
     }
@@ -105,6 +171,12 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
 
 static int classify(struct fdrec *r, int fd)
 {
+    /* epoll_ctl on an O_PATH fd fails with EBADF, which libev asserts on. */
+    int fl = raw_fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return fl;
+    if (fl & O_PATH)
+        return -EBADF;
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
@@ -169,6 +241,8 @@ int green_fd_wait_many(const struct green_pollfd *fds, size_t n, int64_t deadlin
     if (r == 0 && queued) {
         green__current->wait_fd = (int)n;
         r = green__block(W_POLL, NULL, deadline, true);
+        if (r == -EBADF)
+            r = 1; /* closed meanwhile: the caller's check reports it */
     } else if (r == 0) {
         r = green_sleep_until(deadline) == -EINTR ? -EINTR : -ETIMEDOUT;
     } else {
@@ -186,8 +260,7 @@ int green_fd_close(int fd)
         return 0;
     if (ev_is_active(&r->io))
         ev_io_stop(green__s.loop, &r->io);
-    while (r->waiters.head)
-        green__wake(r->waiters.head->t, -EBADF);
+    wake_all(r, -EBADF);
     r->kind = FD_UNKNOWN;
     return 0;
 }

@@ -52,7 +52,7 @@ struct green_config {
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
 
 /* Adopt the calling OS thread as the scheduler's, and the code running on
- * it as green thread 1 ("main"), on its own stack. cfg may be NULL for the
+ * it as green thread 1, named "main", on its own stack. cfg may be NULL for the
  * defaults. Returns 0, -EALREADY when already initialised, -ENOMEM, or
  * -EINVAL for a bad cfg. */
 GREEN_API int green_init(const struct green_config *cfg);
@@ -203,7 +203,8 @@ GREEN_API void green_mutex_init(green_mutex *m, int kind);
  * natively. Waiters get the mutex in FIFO order (hand-off on unlock). */
 GREEN_YIELDS GREEN_API int green_mutex_lock(green_mutex *m, int64_t deadline);
 /* Returns 0, or -EPERM when the caller does not own an errorcheck or
- * recursive mutex (or a normal one: reported rather than corrupting). */
+ * recursive mutex. As in glibc, any thread may unlock a normal (or
+ * adaptive) mutex, and unlocking a free one does nothing. */
 GREEN_API int green_mutex_unlock(green_mutex *m);
 /* Returns 0 or -EBUSY when locked or waited on. */
 GREEN_API int green_mutex_destroy(green_mutex *m);
@@ -211,7 +212,8 @@ GREEN_API int green_mutex_destroy(green_mutex *m);
 GREEN_API void green_cond_init(green_cond *c, int clock);
 /* Unlock m, wait for a signal, relock m. Returns 0, -ETIMEDOUT at
  * deadline (m relocked all the same), -EPERM when m is not the
- * caller's. Spurious wake-ups do not happen, but callers loop anyway. */
+ * caller's. green_interrupt makes it return 0 (a spurious wake-up, as
+ * POSIX allows: condition waits never fail with EINTR). */
 GREEN_YIELDS GREEN_API int green_cond_wait(green_cond *c, green_mutex *m, int64_t deadline);
 GREEN_API int green_cond_signal(green_cond *c);
 GREEN_API int green_cond_broadcast(green_cond *c);

@@ -92,6 +92,9 @@ void green__unwait(green_thread *t);
 void green__waiter_add(struct green_waitq *q, struct green_waiter *w, green_thread *t);
 void green__timer_init(green_thread *t);
 
+/* fdtab.c: check the fds whose watchers changed; call before ev_run. */
+void green__fd_prepare(void);
+
 /* thread.c */
 void green__thread_reap(green_thread *t);
 

@@ -103,8 +103,8 @@ void green_dump(int fd)
         if (t->state == T_BLOCKED)
             describe_wait(t, what, sizeof what);
         char name[24] = "";
-        if (t->name[0] || t == green__s.main)
-            snprintf(name, sizeof name, " \"%s\"", t->name[0] ? t->name : "main");
+        if (t->name[0])
+            snprintf(name, sizeof name, " \"%s\"", t->name);
         if (t->state == T_BLOCKED)
             sayfd(fd, "libgreen:   thread %lu%s: blocked for %.3f s on %s", t->id, name,
                   now - t->wait_since, what);

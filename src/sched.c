@@ -55,6 +55,7 @@ int green_init(const struct green_config *cfg)
     green_thread *t = &main_thread;
     t->id = ++green__s.next_id;
     t->state = T_RUNNING;
+    green_thread_set_name(t, "main");
     green__timer_init(t);
     green__s.main = t;
     green__s.all = t;
@@ -103,6 +104,7 @@ static green_thread *runq_pop(void)
 static void poll_loop(int flags)
 {
     green__in_core = true;
+    green__fd_prepare();
     ev_run(green__s.loop, flags);
     green__in_core = false;
 }

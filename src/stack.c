@@ -11,6 +11,7 @@
  * keep their pages (hot), the rest give them back (cold).
  */
 #include <errno.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -119,8 +120,13 @@ static bool pool_push(struct pool *p, const struct green_stack *st)
 
 int green__stack_alloc(struct green_stack *st, size_t size, size_t guard_size)
 {
+    if (!guard_size)
+        guard_size = page;
+    /* Sizes near SIZE_MAX would wrap when rounded or added up. */
+    if (size > SIZE_MAX / 2 || guard_size > SIZE_MAX / 2)
+        return -EAGAIN;
     size = round_page(size);
-    guard_size = round_page(guard_size ? guard_size : page);
+    guard_size = round_page(guard_size);
     bool poolable = size == green__s.cfg.stack_size && guard_size == page;
     if (poolable && (hot.n || cold.n)) {
         *st = hot.n ? hot.v[--hot.n] : cold.v[--cold.n];

@@ -1,0 +1,213 @@
+/* test_sleep.c: green_now and green_sleep_until. Timing checks only show
+ * overlap (N sleepers take about one period, not N) with wide margins,
+ * and that no sleep ends before its deadline. */
+#include "util.h"
+
+#include <time.h>
+
+static int early;    /* sleeps that returned before their deadline */
+static int failed;   /* sleeps that returned something other than 0 */
+static int finished; /* sleepers that reached their end */
+
+static void check_sleep(int64_t deadline)
+{
+    int r = green_sleep_until(deadline);
+    if (r != 0)
+        failed++;
+    if (green_now() < deadline)
+        early++;
+    finished++;
+}
+
+Test(sleep, green_now_is_clock_monotonic_in_nanoseconds, .timeout = 20)
+{
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    int64_t g = green_now();
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    int64_t na = (int64_t)a.tv_sec * 1000000000 + a.tv_nsec;
+    int64_t nb = (int64_t)b.tv_sec * 1000000000 + b.tv_nsec;
+    cr_assert(na <= g && g <= nb, "%lld not within [%lld, %lld]", (long long)g, (long long)na,
+              (long long)nb);
+}
+
+static void *sleep_100ms(void *arg)
+{
+    (void)arg;
+    check_sleep(in_ms(100));
+    return NULL;
+}
+
+Test(sleep, thousand_threads_sleeping_100ms_overlap, .timeout = 30)
+{
+    GREEN_INIT();
+    enum { N = 1000 };
+    static green_thread *t[N];
+    int64_t start = green_now();
+    for (int i = 0; i < N; i++)
+        t[i] = spawn_ok(sleep_100ms, NULL);
+    for (int i = 0; i < N; i++)
+        join_ok(t[i]);
+    int64_t took = green_now() - start;
+    cr_assert_eq(finished, N);
+    cr_assert_eq(failed, 0, "%d sleeps did not return 0", failed);
+    cr_assert_eq(early, 0, "%d sleeps ended before their deadline", early);
+    cr_assert_geq(took, 100 * MS, "a 100 ms sleep took %lld ns", (long long)took);
+    cr_assert_lt(took, 900 * MS, "1000 sleeps of 100 ms must overlap; took %lld ms",
+                 (long long)(took / MS));
+}
+
+static int64_t common_deadline;
+
+static void *sleep_common(void *arg)
+{
+    (void)arg;
+    check_sleep(common_deadline);
+    return NULL;
+}
+
+Test(sleep, thousand_threads_sleeping_until_one_deadline_all_wake_after_it, .timeout = 30)
+{
+    GREEN_INIT();
+    enum { N = 1000 };
+    static green_thread *t[N];
+    common_deadline = in_ms(100);
+    for (int i = 0; i < N; i++)
+        t[i] = spawn_ok(sleep_common, NULL);
+    for (int i = 0; i < N; i++)
+        join_ok(t[i]);
+    cr_assert_eq(finished, N);
+    cr_assert_eq(failed, 0);
+    cr_assert_eq(early, 0, "%d sleeps ended before the deadline", early);
+    cr_assert_lt(green_now() - common_deadline, 800 * MS, "woken long after the deadline");
+}
+
+static void *sleep_arg_ns(void *arg)
+{
+    check_sleep(*(int64_t *)arg);
+    return NULL;
+}
+
+Test(sleep, sleep_until_never_returns_before_its_deadline, .timeout = 30)
+{
+    GREEN_INIT();
+    enum { N = 300 };
+    static green_thread *t[N];
+    static int64_t deadline[N];
+    int64_t start = green_now();
+    /* Deadlines 0..29 ms ahead, spawned in an order unrelated to them, so
+     * that timers are inserted out of order and many share a millisecond. */
+    for (int i = 0; i < N; i++) {
+        deadline[i] = start + (int64_t)((i * 7) % 30) * MS + (i % 3) * 333333;
+        t[i] = spawn_ok(sleep_arg_ns, &deadline[i]);
+    }
+    for (int i = 0; i < N; i++)
+        join_ok(t[i]);
+    cr_assert_eq(finished, N);
+    cr_assert_eq(failed, 0);
+    cr_assert_eq(early, 0, "%d sleeps ended before their deadline", early);
+
+    /* main itself, with nobody else around */
+    for (int i = 0; i < 20; i++) {
+        int64_t d = green_now() + (i + 1) * 100000;
+        cr_assert_eq(green_sleep_until(d), 0);
+        cr_assert_geq(green_now(), d, "main woke before its deadline");
+    }
+}
+
+static void *sleep_long(void *arg)
+{
+    (void)arg;
+    return (void *)(intptr_t)green_sleep_until(in_ms(10000));
+}
+
+Test(sleep, a_past_deadline_returns_at_once, .timeout = 20)
+{
+    GREEN_INIT();
+    green_thread *bg = spawn_ok(sleep_long, NULL);
+    green_yield(); /* bg sleeps 10 s: a wait there would show */
+    int64_t start = green_now();
+    cr_assert_eq(green_sleep_until(start - 1000 * MS), 0, "deadline a second ago");
+    cr_assert_eq(green_sleep_until(0), 0, "deadline 0");
+    cr_assert_eq(green_sleep_until(green_now()), 0, "deadline now");
+    cr_assert_lt(green_now() - start, 2000 * MS, "past deadlines did not wait");
+    cr_assert_eq(green_interrupt(bg), 0);
+    cr_assert_eq((int)(intptr_t)join_ok(bg), -EINTR);
+}
+
+static void *sleep_short_and_log(void *arg)
+{
+    (void)arg;
+    check_sleep(in_ms(20));
+    return NULL;
+}
+
+Test(sleep, a_short_sleep_is_not_held_up_by_a_long_one, .timeout = 20)
+{
+    GREEN_INIT();
+    green_thread *lng = spawn_ok(sleep_long, NULL);
+    green_thread *shrt = spawn_ok(sleep_short_and_log, NULL);
+    int64_t start = green_now();
+    join_ok(shrt);
+    cr_assert_eq(early, 0);
+    cr_assert_lt(green_now() - start, 5000 * MS, "the 20 ms sleep waited for the 10 s one");
+    cr_assert_eq(green_interrupt(lng), 0, "the long sleeper still sleeps");
+    join_ok(lng);
+}
+
+static volatile int woke;
+
+static void *sleep_then_flag(void *arg)
+{
+    (void)arg;
+    check_sleep(in_ms(30));
+    woke = 1;
+    return NULL;
+}
+
+Test(sleep, a_sleeper_wakes_while_another_thread_yields_in_a_loop, .timeout = 20)
+{
+    GREEN_INIT();
+    green_thread *t = spawn_ok(sleep_then_flag, NULL);
+    unsigned long spins = 0;
+    while (!woke) {
+        green_yield();
+        spins++;
+    }
+    cr_assert_gt(spins, 0ul);
+    cr_assert_eq(early, 0);
+    join_ok(t);
+}
+
+Test(sleep, main_sleeps_alone, .timeout = 20)
+{
+    GREEN_INIT();
+    int64_t d = in_ms(30);
+    cr_assert_eq(green_sleep_until(d), 0);
+    cr_assert_geq(green_now(), d);
+    cr_assert_lt(green_now() - d, 2000 * MS, "woken long after the deadline");
+}
+
+static void *sleep_var(void *arg)
+{
+    int ms = (int)(intptr_t)arg;
+    check_sleep(in_ms(ms));
+    return NULL;
+}
+
+Test(sleep, sleeps_of_different_lengths_take_the_longest_not_the_sum, .timeout = 20)
+{
+    GREEN_INIT();
+    enum { N = 10 };
+    green_thread *t[N];
+    int64_t start = green_now();
+    for (int i = 0; i < N; i++)
+        t[i] = spawn_ok(sleep_var, (void *)(intptr_t)(100 - 10 * i));
+    for (int i = 0; i < N; i++)
+        join_ok(t[i]);
+    int64_t took = green_now() - start;
+    cr_assert_eq(early, 0);
+    cr_assert_eq(failed, 0);
+    cr_assert_geq(took, 100 * MS);
+    cr_assert_lt(took, 500 * MS, "sleeps summing to 550 ms took %lld ms", (long long)(took / MS));
+}
