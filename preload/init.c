@@ -1,0 +1,90 @@
+/* init.c: start libgreen in the process.
+ *
+ * The constructor runs on the main OS thread before main(): it resolves
+ * the real libc functions, reads the GREEN_* configuration (refusing to
+ * start on a bad value rather than guessing) and makes the code running
+ * on this thread green thread "main". An interposer called earlier on
+ * the main OS thread (another library's constructor) starts it lazily;
+ * on any other OS thread nothing starts and every call passes through.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int preload_state = PRELOAD_NONE;
+pthread_t preload_main_ptid;
+green_thread *preload_main_green;
+
+__attribute__((noreturn, format(printf, 1, 2))) static void refuse(const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "libgreen: %s\n", msg);
+    exit(2);
+}
+
+/* Where a symbol the program will call comes from: another library
+ * preloaded before us silently takes the calls (libco #158). */
+static void check_interposer(const char *name)
+{
+    Dl_info mine, theirs;
+    void *p = dlsym(RTLD_DEFAULT, name);
+    if (!p || !dladdr((void *)check_interposer, &mine) || !dladdr(p, &theirs))
+        return;
+    if (mine.dli_fbase != theirs.dli_fbase)
+        fprintf(stderr,
+                "libgreen: warning: %s comes from %s, not libgreen.so; such calls will "
+                "block every thread\n",
+                name, theirs.dli_fname);
+}
+
+static void start(void)
+{
+    struct green_config cfg;
+    char err[256] = "";
+    real_resolve();
+    if (green_config_from_env(&cfg, err, sizeof err) < 0)
+        refuse("%s", err);
+    preload_main_ptid = real_pthread_self();
+    int r = green_init(&cfg);
+    if (r < 0 && r != -EALREADY)
+        refuse("cannot start: %s", strerror(-r));
+    preload_main_green = green_self();
+    static const char *const names[] = {"read", "write", "nanosleep", "pthread_create"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        check_interposer(names[i]);
+}
+
+void preload_init_lazy(void)
+{
+    int expected = PRELOAD_NONE;
+    if (__atomic_load_n(&preload_state, __ATOMIC_ACQUIRE) != PRELOAD_NONE || gettid() != getpid())
+        return;
+    if (!__atomic_compare_exchange_n(&preload_state, &expected, PRELOAD_STARTING, 0,
+                                     __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return;
+    start();
+    __atomic_store_n(&preload_state, PRELOAD_READY, __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void preload_constructor(void)
+{
+    real_resolve();
+    if (gettid() != getpid() && preload_state == PRELOAD_NONE) {
+        fprintf(stderr, "libgreen: loaded after start on another thread; not active "
+                        "(use LD_PRELOAD or greenrun)\n");
+        return;
+    }
+    preload_init_lazy();
+}

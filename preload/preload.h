@@ -1,0 +1,115 @@
+/* preload.h: helpers shared by the interposers of libgreen.so.
+ *
+ * Every interposer has the same shape: pass through to real_<name> when
+ * not on a green thread (another OS thread, before init, inside the
+ * event loop) or when nobody else could run; otherwise try the call
+ * without blocking and, on EAGAIN, wait in the core and retry. Core
+ * calls return -errno; preload_fail/preload_ret turn that into libc's
+ * -1/errno exactly once, at the boundary. */
+#ifndef GREEN_PRELOAD_H
+#define GREEN_PRELOAD_H
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "green.h"
+#include "real.h"
+
+/* Interposers are exported; everything else stays hidden
+ * (-fvisibility=hidden). Each one is listed in preload/exports.txt. */
+#define PRELOAD_EXPORT __attribute__((visibility("default")))
+#define PRELOAD_HIDDEN __attribute__((visibility("hidden")))
+
+#define NS_PER_S INT64_C(1000000000)
+
+/* ---- initialisation (init.c) ----------------------------------------- */
+
+enum preload_state { PRELOAD_NONE, PRELOAD_STARTING, PRELOAD_READY };
+PRELOAD_HIDDEN extern int preload_state;
+
+/* Initialise now when nothing ran yet and the caller is the process's
+ * main OS thread (an interposer called before our constructor, e.g. from
+ * another library's constructor). Anywhere else: nothing. */
+PRELOAD_HIDDEN void preload_init_lazy(void);
+
+/* The pthread_t of main (its real one) and its green thread. */
+PRELOAD_HIDDEN extern pthread_t preload_main_ptid;
+PRELOAD_HIDDEN extern green_thread *preload_main_green;
+
+static inline void preload_ensure(void)
+{
+    if (__builtin_expect(__atomic_load_n(&preload_state, __ATOMIC_ACQUIRE) != PRELOAD_READY, 0))
+        preload_init_lazy();
+}
+
+/* True when the caller may wait green (see green_can_block). */
+static inline int preload_green(void)
+{
+    preload_ensure();
+    return green_can_block();
+}
+
+/* True when a blocking call should wait green rather than block the OS
+ * thread: on a green thread, with someone else to run meanwhile. */
+static inline int preload_should_wait(void)
+{
+    return preload_green() && green_others_exist();
+}
+
+/* ---- errors ------------------------------------------------------------ */
+
+static inline int preload_fail(int r)
+{
+    errno = -r;
+    return -1;
+}
+
+static inline ssize_t preload_ret(ssize_t r)
+{
+    if (r < 0) {
+        errno = (int)-r;
+        return -1;
+    }
+    return r;
+}
+
+/* ---- time -------------------------------------------------------------- */
+
+/* A timespec the kernel accepts as a duration or an absolute time. */
+static inline int preload_ts_valid(const struct timespec *ts)
+{
+    return ts->tv_sec >= 0 && ts->tv_nsec >= 0 && ts->tv_nsec < NS_PER_S;
+}
+
+/* ts in nanoseconds, saturating at INT64_MAX (ts must be valid). */
+static inline int64_t preload_ts_ns(const struct timespec *ts)
+{
+    if (ts->tv_sec >= INT64_MAX / NS_PER_S)
+        return INT64_MAX;
+    return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+}
+
+static inline struct timespec preload_ns_ts(int64_t ns)
+{
+    struct timespec ts = {.tv_sec = (time_t)(ns / NS_PER_S), .tv_nsec = (long)(ns % NS_PER_S)};
+    return ts;
+}
+
+/* a + b for non-negative a and b, saturating at INT64_MAX. */
+static inline int64_t preload_add_sat(int64_t a, int64_t b)
+{
+    return a > INT64_MAX - b ? INT64_MAX : a + b;
+}
+
+/* The CLOCK_MONOTONIC deadline ns from now; GREEN_NEVER past int64. */
+static inline int64_t preload_deadline_after(int64_t ns)
+{
+    int64_t d = preload_add_sat(green_now(), ns);
+    return d == INT64_MAX ? GREEN_NEVER : d;
+}
+
+#endif

@@ -1,0 +1,209 @@
+/* real.c: resolve the real libc functions, once, in one place.
+ *
+ * Each real_<name> pointer starts at a lazy trampoline, so a wrapper
+ * called before the constructor (another library's constructor, an
+ * early allocator) still reaches libc: the trampoline resolves every
+ * pointer and forwards the call. dlsym itself may allocate, and an
+ * interposed allocator may call read, write or pthread_self: a
+ * thread-local guard makes such a nested call use the raw system call
+ * instead of recursing into dlsym (the jemalloc #443 deadlock).
+ * pthread_self and pthread_equal have no system call; they are resolved
+ * first, so a nested call after them already finds them.
+ *
+ * Pointers are written with atomic stores: any OS thread may resolve
+ * while another reads; both store the same values. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "real.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+
+static __thread int resolving TLS_IE;
+static int resolved;
+
+#define LOAD(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+
+__attribute__((noreturn)) static void missing(const char *name)
+{
+    static const char pre[] = "libgreen: cannot resolve the real ";
+    static const char post[] = " in libc\n";
+    syscall(SYS_write, 2, pre, sizeof pre - 1);
+    syscall(SYS_write, 2, name, strlen(name));
+    syscall(SYS_write, 2, post, sizeof post - 1);
+    abort();
+}
+
+/* ---- raw system call fallbacks, with libc's return conventions ------- */
+
+static ssize_t sys_read(int fd, void *buf, size_t n)
+{
+    return syscall(SYS_read, fd, buf, n);
+}
+
+static ssize_t sys_write(int fd, const void *buf, size_t n)
+{
+    return syscall(SYS_write, fd, buf, n);
+}
+
+/* The kernel takes the offset as two longs, low half first. */
+static ssize_t sys_preadv2(int fd, const struct iovec *iov, int cnt, off_t off, int fl)
+{
+    return syscall(SYS_preadv2, fd, iov, cnt, (long)off, (long)((unsigned long long)off >> 32), fl);
+}
+
+static ssize_t sys_pwritev2(int fd, const struct iovec *iov, int cnt, off_t off, int fl)
+{
+    return syscall(SYS_pwritev2, fd, iov, cnt, (long)off, (long)((unsigned long long)off >> 32),
+                   fl);
+}
+
+static int sys_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    return (int)syscall(SYS_clock_nanosleep, CLOCK_REALTIME, 0, req, rem);
+}
+
+/* clock_nanosleep returns the error and leaves errno alone. */
+static int sys_clock_nanosleep(clockid_t c, int fl, const struct timespec *req,
+                               struct timespec *rem)
+{
+    int saved = errno;
+    int r = syscall(SYS_clock_nanosleep, c, fl, req, rem) < 0 ? errno : 0;
+    errno = saved;
+    return r;
+}
+
+static unsigned int sys_sleep(unsigned int s)
+{
+    struct timespec ts = {.tv_sec = s, .tv_nsec = 0};
+    return sys_nanosleep(&ts, &ts) < 0 && errno == EINTR ? (unsigned int)ts.tv_sec : 0;
+}
+
+static int sys_usleep(useconds_t us)
+{
+    struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
+    return sys_nanosleep(&ts, NULL);
+}
+
+static int sys_accept(int fd, struct sockaddr *sa, socklen_t *len)
+{
+    return (int)syscall(SYS_accept4, fd, sa, len, 0);
+}
+
+static int sys_accept4(int fd, struct sockaddr *sa, socklen_t *len, int fl)
+{
+    return (int)syscall(SYS_accept4, fd, sa, len, fl);
+}
+
+static int sys_connect(int fd, const struct sockaddr *sa, socklen_t len)
+{
+    return (int)syscall(SYS_connect, fd, sa, len);
+}
+
+static int sys_poll(struct pollfd *fds, nfds_t n, int ms)
+{
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    return (int)syscall(SYS_ppoll, fds, n, ms < 0 ? NULL : &ts, NULL, (size_t)8);
+}
+
+static int sys_fstat(int fd, struct stat *st)
+{
+    return (int)syscall(SYS_newfstatat, fd, "", st, AT_EMPTY_PATH);
+}
+
+static int sys_close(int fd)
+{
+    return (int)syscall(SYS_close, fd);
+}
+
+/* ---- trampolines and pointers ----------------------------------------- */
+
+#define LAZY_LIB(ret, name, params, args, version)                         \
+    static ret lazy_##name params;                                         \
+    ret(*real_##name) params = lazy_##name;                                \
+    static ret lazy_##name params                                          \
+    {                                                                      \
+        ret(*f) params;                                                    \
+        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
+            return f args;                                                 \
+        missing(#name);                                                    \
+    }
+REAL_LIB_FUNCS(LAZY_LIB)
+
+#define LAZY_SYS(ret, name, params, args, version)                         \
+    static ret lazy_##name params;                                         \
+    ret(*real_##name) params = lazy_##name;                                \
+    static ret lazy_##name params                                          \
+    {                                                                      \
+        ret(*f) params;                                                    \
+        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
+            return f args;                                                 \
+        return sys_##name args;                                            \
+    }
+REAL_SYS_FUNCS(LAZY_SYS)
+
+/* glibc's own fcntl reads the third argument as a pointer whatever cmd. */
+static int lazy_fcntl(int fd, int cmd, ...);
+int (*real_fcntl)(int fd, int cmd, ...) = lazy_fcntl;
+static int lazy_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    int (*f)(int, int, ...);
+    if (real_resolve() == 0 && (f = LOAD(real_fcntl)) != lazy_fcntl)
+        return f(fd, cmd, arg);
+    return (int)syscall(SYS_fcntl, fd, cmd, arg);
+}
+
+__attribute__((noreturn)) static void lazy_pthread_exit(void *ret);
+void (*real_pthread_exit)(void *ret) __attribute__((noreturn)) = lazy_pthread_exit;
+__attribute__((noreturn)) static void lazy_pthread_exit(void *ret)
+{
+    void (*f)(void *);
+    if (real_resolve() == 0 && (f = LOAD(real_pthread_exit)) != lazy_pthread_exit)
+        f(ret);
+    missing("pthread_exit");
+}
+
+/* ---- resolution -------------------------------------------------------- */
+
+static void *lookup(const char *name, const char *version)
+{
+    void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+    return p ? p : dlsym(RTLD_NEXT, name);
+}
+
+/* A symbol libc lacks keeps its trampoline (and so its fallback). */
+#define RESOLVE(ret, name, params, args, version)                \
+    do {                                                         \
+        ret(*p) params = (ret(*) params)lookup(#name, version);  \
+        if (p)                                                   \
+            __atomic_store_n(&real_##name, p, __ATOMIC_RELEASE); \
+    } while (0);
+
+int real_resolve(void)
+{
+    if (__atomic_load_n(&resolved, __ATOMIC_ACQUIRE))
+        return 0;
+    if (resolving)
+        return -EDEADLK;
+    resolving = 1;
+    REAL_LIB_FUNCS(RESOLVE)
+    REAL_SYS_FUNCS(RESOLVE)
+    RESOLVE(int, fcntl, (int fd, int cmd, ...), (), NULL)
+    RESOLVE(void, pthread_exit, (void *r), (), NULL)
+    resolving = 0;
+    __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
+    return 0;
+}

@@ -1,0 +1,60 @@
+/* run.h: run a test program natively or under libgreen.so and capture
+ * what it did.
+ *
+ * The test harness (make check) sets these environment variables:
+ *   GREEN_LIB       absolute path of libgreen.so (used for LD_PRELOAD)
+ *   GREEN_PROGS     directory of the plain test programs (tests/progs)
+ *   GREEN_GREENRUN  path of the greenrun script
+ *   GREEN_SRCDIR    top source directory
+ *
+ * A run never uses sleeps: the child is forked into a process group of
+ * its own, its stdout and stderr are read through pipes until both reach
+ * EOF and the child is reaped, or until the timeout, when the whole
+ * process group gets SIGKILL. Stdin is /dev/null. */
+#ifndef GREEN_TEST_RUN_H
+#define GREEN_TEST_RUN_H
+
+#include <stddef.h>
+
+struct run_result {
+    int status;    /* wait status (use WIFEXITED/WEXITSTATUS/WTERMSIG);
+                      -1 when the program could not be started */
+    int timed_out; /* 1 when the timeout hit and the group was killed */
+    char *out;     /* everything written to stdout, NUL-terminated */
+    size_t out_len;
+    char *err; /* everything written to stderr, NUL-terminated */
+    size_t err_len;
+    double elapsed; /* wall-clock seconds from fork to reap */
+};
+
+/* Run argv (NULL-terminated). An argv[0] without '/' names a program in
+ * $GREEN_PROGS; otherwise it is used as the path. With preload != 0 the
+ * environment gets LD_PRELOAD=$GREEN_LIB, with preload == 0 any
+ * LD_PRELOAD is removed. extra_env (NULL-terminated "NAME=VALUE"
+ * strings, or NULL) is added last and overrides variables of the same
+ * name; "NAME" alone (no '=') removes NAME. timeout_s <= 0 means 30 s.
+ * Returns 0 when the program ran to its end (whatever its status; a
+ * program that cannot be executed ends with status 127 and says why on
+ * r->err), -1 when it timed out or no process could be made (r->err then
+ * says why). Always fills r; release it with run_free. The calling
+ * process ignores SIGPIPE from then on (the child gets the default). */
+int run_prog(struct run_result *r, int preload, const char *const argv[],
+             const char *const extra_env[], int timeout_s);
+
+/* Same, with data written to the program's stdin (closed after it; the
+ * write side ignores EPIPE). in may be NULL for /dev/null. */
+int run_prog_in(struct run_result *r, int preload, const char *const argv[],
+                const char *const extra_env[], int timeout_s, const char *in, size_t in_len);
+
+/* Free the buffers of r (r itself is the caller's) and zero it. */
+void run_free(struct run_result *r);
+
+/* Value of a harness variable (GREEN_LIB, ...); aborts the test with a
+ * message on stderr when it is unset, since nothing can run without it. */
+const char *run_env(const char *name);
+
+/* Path of a program in $GREEN_PROGS, in a static buffer (valid until the
+ * next call). */
+const char *run_prog_path(const char *name);
+
+#endif
