@@ -28,6 +28,9 @@
 #include <stdint.h>
 
 #define CHUNK 1024
+/* Above any fd the kernel hands out (fs.nr_open is at most 2^30, and far
+ * lower in practice): a bogus number must not make the table huge. */
+#define FD_LIMIT (1 << 26)
 
 enum fd_kind { FD_UNKNOWN, FD_POLLABLE, FD_NOT_POLLABLE };
 
@@ -36,6 +39,7 @@ struct fdrec {
     struct green_waitq waiters;
     enum fd_kind kind;
     bool dirty; /* watcher started since the loop last ran */
+    struct green_fdinfo info;
 };
 
 static struct fdrec **chunks;
@@ -54,6 +58,8 @@ static int raw_fcntl(int fd, int cmd)
 
 static struct fdrec *record(int fd, bool create)
 {
+    if (fd < 0 || fd >= FD_LIMIT)
+        return NULL;
     size_t c = (size_t)fd / CHUNK;
     if (c >= nchunks) {
         if (!create)
@@ -262,5 +268,12 @@ int green_fd_close(int fd)
         ev_io_stop(green__s.loop, &r->io);
     wake_all(r, -EBADF);
     r->kind = FD_UNKNOWN;
+    r->info = (struct green_fdinfo){0};
     return 0;
+}
+
+struct green_fdinfo *green_fd_info(int fd)
+{
+    struct fdrec *r = fd >= 0 ? record(fd, true) : NULL;
+    return r ? &r->info : NULL;
 }
