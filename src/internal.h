@@ -59,6 +59,14 @@ struct green_thread {
     char name[16];
 };
 
+/* Work posted to the scheduler by another OS thread (foreign.c). Embed it
+ * in the object it concerns; fn runs on the scheduler's thread. */
+struct green_foreign {
+    struct green_foreign *next;
+    void (*fn)(struct green_foreign *self);
+    _Atomic int queued;
+};
+
 struct green_sched {
     struct ev_loop *loop;
     green_thread *main;
@@ -68,6 +76,7 @@ struct green_sched {
     unsigned long live;       /* threads not yet exited */
     unsigned long outside;    /* blocked threads an outside event can wake */
     unsigned polls_skipped;   /* schedules since the loop was last polled */
+    unsigned long helpers;    /* OS threads of our own (offload pool, watchdog) */
     struct green_config cfg;
 };
 
@@ -94,6 +103,15 @@ void green__timer_init(green_thread *t);
 
 /* fdtab.c: check the fds whose watchers changed; call before ev_run. */
 void green__fd_prepare(void);
+
+/* foreign.c */
+void green__foreign_init(void);
+/* From any OS thread: run n->fn on the scheduler's OS thread soon. */
+void green__foreign_post(struct green_foreign *n);
+/* True when an OS thread that is not ours exists and so may post. */
+bool green__foreign_may_post(void);
+/* Block in the loop until something (a foreign post) happens. */
+void green__foreign_wait(void);
 
 /* thread.c */
 void green__thread_reap(green_thread *t);

@@ -47,6 +47,9 @@ int green_init(const struct green_config *cfg)
         green__s.loop = ev_loop_new(flags);
     if (!green__s.loop)
         return -ENOMEM;
+    green__in_core = true;
+    green__foreign_init();
+    green__in_core = false;
     green__s.cfg = c;
     errno_at = &errno;
     if (!green__s.cfg.stack_size)
@@ -109,24 +112,37 @@ static void poll_loop(int flags)
     green__in_core = false;
 }
 
+/* Nothing is ready: wait for an event. When no blocked thread can be
+ * woken from outside, only a foreign OS thread could still help; with
+ * none, this is a deadlock. */
+static void wait_for_events(void)
+{
+    green__s.polls_skipped = 0;
+    if (green__s.outside) {
+        poll_loop(EVRUN_ONCE);
+        return;
+    }
+    green__in_core = true;
+    bool foreign = green__foreign_may_post();
+    green__in_core = false;
+    if (!foreign)
+        green__deadlock();
+    green__in_core = true;
+    green__fd_prepare();
+    green__foreign_wait();
+    green__in_core = false;
+}
+
 /* The next thread to run; runs the loop until there is one. */
 static green_thread *next_ready(void)
 {
-    if (green__s.runq.head) {
-        if (++green__s.polls_skipped >= POLL_EVERY) {
-            green__s.polls_skipped = 0;
-            poll_loop(EVRUN_NOWAIT);
-        }
-        return runq_pop();
-    }
-    for (;;) {
-        if (!green__s.outside)
-            green__deadlock();
+    if (green__s.runq.head && ++green__s.polls_skipped >= POLL_EVERY) {
         green__s.polls_skipped = 0;
-        poll_loop(EVRUN_ONCE);
-        if (green__s.runq.head)
-            return runq_pop();
+        poll_loop(EVRUN_NOWAIT);
     }
+    while (!green__s.runq.head)
+        wait_for_events();
+    return runq_pop();
 }
 
 /* Store the context of the thread that jumped here; an exited thread's
