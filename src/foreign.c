@@ -45,6 +45,11 @@ void green__foreign_init(void)
     ev_unref(green__s.loop); /* it alone must not keep the loop running */
 }
 
+bool green__foreign_pending(void)
+{
+    return atomic_load_explicit(&posted, memory_order_relaxed) != NULL;
+}
+
 void green__foreign_post(struct green_foreign *n)
 {
     if (atomic_exchange(&n->queued, 1))

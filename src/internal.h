@@ -108,6 +108,8 @@ void green__fd_prepare(void);
 void green__foreign_init(void);
 /* From any OS thread: run n->fn on the scheduler's OS thread soon. */
 void green__foreign_post(struct green_foreign *n);
+/* True when posted work waits for the scheduler (cheap). */
+bool green__foreign_pending(void);
 /* True when an OS thread that is not ours exists and so may post. */
 bool green__foreign_may_post(void);
 /* Block in the loop until something (a foreign post) happens. */

@@ -136,9 +136,12 @@ static void wait_for_events(void)
 /* The next thread to run; runs the loop until there is one. */
 static green_thread *next_ready(void)
 {
+    /* Poll only when some thread waits on an event or a foreign thread
+     * posted work: a run of yields costs no system call otherwise. */
     if (green__s.runq.head && ++green__s.polls_skipped >= POLL_EVERY) {
         green__s.polls_skipped = 0;
-        poll_loop(EVRUN_NOWAIT);
+        if (green__s.outside || green__foreign_pending())
+            poll_loop(EVRUN_NOWAIT);
     }
     while (!green__s.runq.head)
         wait_for_events();
@@ -179,6 +182,8 @@ void green__schedule(void)
 
 void green_yield(void)
 {
+    if (!green__s.runq.head && !green__s.outside && !green__foreign_pending())
+        return; /* nobody to yield to */
     green__ready(green__current);
     green__schedule();
 }
