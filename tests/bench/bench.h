@@ -1,0 +1,80 @@
+/* bench.h: small helpers shared by the benchmarks (header only: each
+ * benchmark is a single program).
+ *
+ * Every benchmark prints machine-readable lines "name value unit" (three
+ * fields, parsed by scripts/bench) and a human table whose lines start
+ * with '#', so a parser can skip them. */
+#ifndef GREEN_BENCH_H
+#define GREEN_BENCH_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* CLOCK_MONOTONIC in nanoseconds. */
+static inline int64_t bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline int bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Sorts v in place; returns the median of its n > 0 values. */
+static inline double bench_median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, bench_cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static inline double bench_min(const double *v, int n)
+{
+    double m = v[0];
+    for (int i = 1; i < n; i++)
+        if (v[i] < m)
+            m = v[i];
+    return m;
+}
+
+/* argv[i] as a positive number, def when absent; exits on garbage. */
+static inline long bench_arg(int argc, char **argv, int i, long def)
+{
+    if (i >= argc)
+        return def;
+    char *end;
+    errno = 0;
+    long v = strtol(argv[i], &end, 10);
+    if (errno || *end || v <= 0) {
+        fprintf(stderr, "%s: '%s' is not a positive number\n", argv[0], argv[i]);
+        exit(2);
+    }
+    return v;
+}
+
+static inline void bench_emit(const char *name, double value, const char *unit)
+{
+    printf("%s %.2f %s\n", name, value, unit);
+}
+
+static inline void bench_emit_count(const char *name, long value, const char *unit)
+{
+    printf("%s %ld %s\n", name, value, unit);
+}
+
+/* Exit with a message naming what failed: a benchmark that cannot run
+ * must not print figures that look like results. */
+static inline void bench_die(const char *what, int neg_errno)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, strerror(-neg_errno));
+    exit(1);
+}
+
+#endif
