@@ -1,9 +1,14 @@
 /* config.c: GREEN_* environment variables. A bad value is an error, not
  * a guess: the caller refuses to start the program. */
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -32,33 +37,109 @@ static long long parse_size(const char *s)
     return (long long)(v << shift);
 }
 
+/* A whole number in [0, max], or -1. */
+static long long parse_uint(const char *s, long long max)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    return errno || *end || v > max ? -1 : v;
+}
+
+static const struct { const char *name; int sig; } signames[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+    {"URG", SIGURG},   {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"SYS", SIGSYS},
+};
+
+/* "USR1", "SIGUSR1", "usr1", "10", "RTMIN+3": a signal a handler can
+ * catch, or -1. */
+int green__parse_signal(const char *s)
+{
+    long long n = parse_uint(s, 64);
+    if (n >= 0)
+        return n >= 1 && n <= SIGRTMAX && n != SIGKILL && n != SIGSTOP ? (int)n : -1;
+    if (!strncasecmp(s, "SIG", 3))
+        s += 3;
+    for (size_t i = 0; i < sizeof signames / sizeof signames[0]; i++)
+        if (!strcasecmp(s, signames[i].name))
+            return signames[i].sig;
+    if (!strncasecmp(s, "RTMIN", 5)) {
+        long long k = s[5] ? (s[5] == '+' ? parse_uint(s + 6, 64) : -1) : 0;
+        return k >= 0 && SIGRTMIN + k <= SIGRTMAX ? SIGRTMIN + (int)k : -1;
+    }
+    return -1;
+}
+
+static const char *var(const char *name)
+{
+    const char *s = getenv(name);
+    return s && *s ? s : NULL; /* empty: unset */
+}
+
+#define BAD(...) (snprintf(err, errlen, __VA_ARGS__), -EINVAL)
+
+/* A file the core will append to: say now, in the variable's name, when
+ * it cannot be opened. Returns 0 or -errno. */
+static int appendable(const char *path)
+{
+    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+                          0644);
+    if (fd < 0)
+        return -errno;
+    syscall(SYS_close, fd);
+    return 0;
+}
+
 int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
 {
     *cfg = (struct green_config){0};
-    const char *s = getenv("GREEN_STACK_SIZE");
-    if (s && *s) {
+    const char *s;
+    if ((s = var("GREEN_STACK_SIZE"))) {
         long long v = parse_size(s);
-        if (v < 0) {
-            snprintf(err, errlen, "GREEN_STACK_SIZE=%.40s: not a size (e.g. 256K, 8M, 1G)", s);
-            return -EINVAL;
-        }
-        if ((size_t)v < GREEN_STACK_MIN) {
-            snprintf(err, errlen, "GREEN_STACK_SIZE=%.40s: below the minimum of %zu bytes", s,
-                     GREEN_STACK_MIN);
-            return -EINVAL;
-        }
+        if (v < 0)
+            return BAD("GREEN_STACK_SIZE=%.40s: not a size (e.g. 256K, 8M, 1G)", s);
+        if ((size_t)v < GREEN_STACK_MIN)
+            return BAD("GREEN_STACK_SIZE=%.40s: below the minimum of %zu bytes", s,
+                       GREEN_STACK_MIN);
         cfg->stack_size = (size_t)v;
     }
-    s = getenv("GREEN_DEADLOCK");
-    if (s && *s) {
+    if ((s = var("GREEN_DEADLOCK"))) {
         if (!strcmp(s, "abort"))
             cfg->deadlock = GREEN_DEADLOCK_ABORT;
         else if (!strcmp(s, "hang"))
             cfg->deadlock = GREEN_DEADLOCK_HANG;
-        else {
-            snprintf(err, errlen, "GREEN_DEADLOCK=%.40s: expected abort or hang", s);
-            return -EINVAL;
-        }
+        else
+            return BAD("GREEN_DEADLOCK=%.40s: expected abort or hang", s);
+    }
+    if ((s = var("GREEN_STATS")) && strcmp(s, "0")) {
+        cfg->stats = 1;
+        cfg->stats_path = strcmp(s, "1") ? s : NULL;
+        int e = cfg->stats_path ? appendable(s) : 0;
+        if (e < 0)
+            return BAD("GREEN_STATS=%.80s: %s", s, strerror(-e));
+    }
+    if ((s = var("GREEN_DUMP_SIGNAL")) && (cfg->dump_signal = green__parse_signal(s)) < 0)
+        return BAD("GREEN_DUMP_SIGNAL=%.40s: not a signal name or number that can be caught", s);
+    if ((s = var("GREEN_WATCHDOG"))) {
+        long long ms = parse_uint(s, 3600 * 1000);
+        if (ms < 0)
+            return BAD("GREEN_WATCHDOG=%.40s: expected milliseconds from 0 to 3600000", s);
+        cfg->watchdog_ms = (unsigned)ms;
+    }
+    if ((s = var("GREEN_TRACE"))) {
+        int e = appendable(s);
+        if (e < 0)
+            return BAD("GREEN_TRACE=%.80s: %s", s, strerror(-e));
+        cfg->trace_path = s;
+    }
+    if ((s = var("GREEN_QUIET"))) {
+        if (strcmp(s, "0") && strcmp(s, "1"))
+            return BAD("GREEN_QUIET=%.40s: expected 0 or 1", s);
+        cfg->quiet = *s == '1';
     }
     return 0;
 }

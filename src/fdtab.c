@@ -170,8 +170,12 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
         unclaimed &= ~w->events;
         green__wake(w->t, w->events & ready);
     }
-    /* Nobody wants what is left: stop watching it. */
-    if (unclaimed)
+    /* Nobody wants what is left: stop watching it, but only when the
+     * loop would otherwise block. While threads are ready (a poll
+     * between them), the one just woken for this fd has not run yet and
+     * will most likely wait on it again: re-arming would cost two
+     * epoll_ctl and a check per request. */
+    if (unclaimed && !green__s.polling)
         watch(r, io->fd, io->events & ~unclaimed & (EV_READ | EV_WRITE));
 }
 
@@ -276,4 +280,19 @@ struct green_fdinfo *green_fd_info(int fd)
 {
     struct fdrec *r = fd >= 0 ? record(fd, true) : NULL;
     return r ? &r->info : NULL;
+}
+
+int green_fd_close_range(int lo, int hi)
+{
+    if (lo < 0)
+        lo = 0;
+    for (size_t c = (size_t)lo / CHUNK; c < nchunks && c * CHUNK <= (size_t)hi; c++) {
+        if (!chunks[c])
+            continue;
+        size_t first = c * CHUNK < (size_t)lo ? (size_t)lo : c * CHUNK;
+        size_t last = c * CHUNK + CHUNK - 1 < (size_t)hi ? c * CHUNK + CHUNK - 1 : (size_t)hi;
+        for (size_t fd = first; fd <= last; fd++)
+            green_fd_close((int)fd);
+    }
+    return 0;
 }

@@ -78,6 +78,11 @@ static long foreign_threads(void)
     return n - 1 - (long)green__s.helpers;
 }
 
+void green__foreign_fork_child(void)
+{
+    atomic_store(&posted, NULL);
+}
+
 bool green__foreign_may_post(void)
 {
     return foreign_threads() > 0;

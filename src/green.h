@@ -44,11 +44,20 @@ enum green_deadlock_mode {
 struct green_config {
     size_t stack_size;  /* default stack of a green thread; 0: RLIMIT_STACK */
     int deadlock;       /* enum green_deadlock_mode */
+    int stats;          /* print statistics at exit and with each dump */
+    const char *stats_path; /* where to (appended); NULL: stderr */
+    int dump_signal;    /* signal that dumps every green thread; 0: none */
+    unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
+    const char *trace_path; /* one line per suspension; NULL: no trace */
+    int quiet;          /* no warnings (errors and reports still print) */
 };
 
-/* Fill *cfg from the GREEN_* environment variables (GREEN_STACK_SIZE,
- * GREEN_DEADLOCK). Returns 0, or -EINVAL after writing into err (at most
- * errlen bytes, one line, no newline) which variable is wrong and why. */
+/* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
+ * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
+ * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
+ * 1). Strings point into the environment. Returns 0, or -EINVAL after
+ * writing into err (at most errlen bytes, one line, no newline) which
+ * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
 
 /* Adopt the calling OS thread as the scheduler's, and the code running on
@@ -93,6 +102,11 @@ GREEN_API unsigned long green_thread_id(const green_thread *t);
 /* Thread name for reports (copied, at most 15 bytes as pthread names). */
 GREEN_API void green_thread_set_name(green_thread *t, const char *name);
 GREEN_API const char *green_thread_name(const green_thread *t);
+
+/* What t runs on: its usable stack (lowest address and size), the guard
+ * below it and whether it is detached, as a green_attr. The main thread
+ * runs on the process's stack: stack_addr NULL and size 0 for it. */
+GREEN_API void green_thread_info(const green_thread *t, struct green_attr *out);
 
 /* Per-thread pointer for the layer above (pthread keys, cancel state). */
 GREEN_API void **green_thread_userdata(green_thread *t);
@@ -182,10 +196,23 @@ GREEN_API struct green_fdinfo *green_fd_info(int fd);
  * no interposer saw it. Returns 0. */
 GREEN_API int green_fd_close(int fd);
 
+/* green_fd_close for every fd from lo to hi (both included) the table
+ * holds anything for (close_range, closefrom). Returns 0. */
+GREEN_API int green_fd_close_range(int lo, int hi);
+
 /* ---- mutex, condition variable, semaphore ---------------------------- *
  * Laid out to live inside pthread_mutex_t, pthread_cond_t and sem_t: all
- * zeros is a valid unlocked normal mutex / empty condition / semaphore at
- * 0, and the mutex kind sits where glibc's static initializers put it. */
+ * zeros is a valid unlocked normal mutex / empty condition (sem_t needs
+ * green_sem_init), and the mutex kind sits where glibc's static
+ * initializers put it.
+ *
+ * Any OS thread may use them. On a green thread a contended call waits
+ * green; on another OS thread (or before green_init) it waits on a futex.
+ * A green thread that finds a mutex held by another OS thread re-checks
+ * it every millisecond; a signal, broadcast or post from another OS
+ * thread reaches the green waiters through the scheduler (a signal may
+ * then wake them all: spurious wake-ups are allowed). The fields are the
+ * core's: read them only as documented. */
 
 enum green_mutex_kind {
     GREEN_MUTEX_NORMAL = 0,     /* PTHREAD_MUTEX_TIMED_NP */
@@ -193,38 +220,54 @@ enum green_mutex_kind {
     GREEN_MUTEX_ERRORCHECK = 2, /* PTHREAD_MUTEX_ERRORCHECK_NP */
     GREEN_MUTEX_ADAPTIVE = 3,   /* PTHREAD_MUTEX_ADAPTIVE_NP: as normal */
 };
+/* Only the low two bits of kind choose the behaviour; the others are
+ * glibc's (elision hints) and are kept as they are. */
+#define GREEN_MUTEX_KIND_MASK 3
 
 struct green_waitq {
     struct green_waiter *head, *tail;
 };
 
 typedef struct green_mutex {
-    unsigned int lock;    /* 0 free, 1 held */
+    unsigned int lock;    /* atomic: 0 free, 1 held, 2 held and OS threads wait */
     unsigned int count;   /* recursion depth */
-    green_thread *owner;
+    green_thread *owner;  /* green owner; 1: another OS thread; NULL: none */
     int kind;             /* enum green_mutex_kind; glibc's __kind slot */
-    unsigned int flags;
+    int owner_tid;        /* owning OS thread when owner is 1 */
     struct green_waitq waiters;
 } green_mutex;
 
 typedef struct green_cond {
     struct green_waitq waiters;
-    int clock;            /* CLOCK_REALTIME (0) or CLOCK_MONOTONIC */
+    int clock;                  /* CLOCK_REALTIME (0) or CLOCK_MONOTONIC */
     unsigned int flags;
-    uint64_t seq;
+    unsigned int seq;           /* futex word of waiters on other OS threads */
+    unsigned int os_waiters;    /* how many of those wait */
+    unsigned int reserved[2];   /* zero: glibc marks a process-shared
+                                 * condition at byte 36 (bit 0) */
+    void *kick;                 /* link for posts from other OS threads */
 } green_cond;
 
 typedef struct green_sem {
     unsigned int value;
-    unsigned int flags;
+    unsigned int flags;   /* GREEN_SEM_MAGIC | bits: tells it from glibc's */
     struct green_waitq waiters;
+    void *kick;
 } green_sem;
 
+/* In green_sem.flags, where glibc's sem_t keeps its count of waiters
+ * (never that large): (flags & GREEN_SEM_MAGIC_MASK) == GREEN_SEM_MAGIC
+ * for a semaphore made by green_sem_init. */
+#define GREEN_SEM_MAGIC 0x47524e00u
+#define GREEN_SEM_MAGIC_MASK 0xffffff00u
+
 GREEN_API void green_mutex_init(green_mutex *m, int kind);
-/* Returns 0, -EDEADLK (errorcheck, caller owns it), -EAGAIN (recursion
+/* Returns 0, -EDEADLK (errorcheck, caller owns it; -EBUSY for a trylock,
+ * as glibc), -EAGAIN (recursion
  * count overflow), -ETIMEDOUT at deadline, -EBUSY with deadline 0 when
  * taken (trylock). Normal mutexes relocked by their owner deadlock, as
- * natively. Waiters get the mutex in FIFO order (hand-off on unlock). */
+ * natively. Green waiters get the mutex in FIFO order (hand-off on
+ * unlock). */
 GREEN_YIELDS GREEN_API int green_mutex_lock(green_mutex *m, int64_t deadline);
 /* Returns 0, or -EPERM when the caller does not own an errorcheck or
  * recursive mutex. As in glibc, any thread may unlock a normal (or
@@ -241,8 +284,9 @@ GREEN_API void green_cond_init(green_cond *c, int clock);
 GREEN_YIELDS GREEN_API int green_cond_wait(green_cond *c, green_mutex *m, int64_t deadline);
 GREEN_API int green_cond_signal(green_cond *c);
 GREEN_API int green_cond_broadcast(green_cond *c);
-/* Returns 0 or -EBUSY when waited on. */
-GREEN_API int green_cond_destroy(green_cond *c);
+/* Returns 0 or -EBUSY when waited on. May yield until a wake-up posted
+ * by another OS thread has been delivered. */
+GREEN_YIELDS GREEN_API int green_cond_destroy(green_cond *c);
 
 GREEN_API void green_sem_init(green_sem *s, unsigned int value);
 /* Returns 0, -ETIMEDOUT at deadline, -EAGAIN with deadline 0 when the
@@ -251,11 +295,156 @@ GREEN_YIELDS GREEN_API int green_sem_wait(green_sem *s, int64_t deadline);
 /* Returns 0 or -EOVERFLOW at SEM_VALUE_MAX. */
 GREEN_API int green_sem_post(green_sem *s);
 GREEN_API unsigned int green_sem_value(const green_sem *s);
+/* True when s was made by green_sem_init (not glibc's sem_init). */
+GREEN_API int green_sem_is_green(const green_sem *s);
+/* May yield until a post from another OS thread has been delivered.
+ * Returns 0 or -EBUSY when waited on. */
+GREEN_YIELDS GREEN_API int green_sem_destroy(green_sem *s);
+
+/* ---- read-write lock, barrier, spin lock ------------------------------ *
+ * green_rwlock fits pthread_rwlock_t (zeros: unlocked, readers
+ * preferred, as PTHREAD_RWLOCK_INITIALIZER) and keeps zero the bytes
+ * where glibc marks a process-shared one (28) and its kind (48).
+ * Green waiters queue; once another OS thread has used the lock, green
+ * waiters re-check it every millisecond instead (it cannot wake them). */
+
+enum green_rwlock_kind {
+    GREEN_RWLOCK_PREFER_READER = 0, /* glibc's default */
+    GREEN_RWLOCK_PREFER_WRITER = 1, /* glibc's PREFER_WRITER_NP: as reader */
+    GREEN_RWLOCK_PREFER_WRITER_NONRECURSIVE = 2,
+};
+
+typedef struct green_rwlock {
+    unsigned int state;         /* atomic: readers, or GREEN_RWLOCK_WRITER */
+    unsigned int wwait;         /* green writers waiting */
+    struct green_waitq readers; /* waiting green readers */
+    unsigned int writer;        /* green_thread_id of the writer; ~0u: another OS thread */
+    unsigned int shared;        /* 28: zero; glibc's __shared */
+    struct green_waitq writers; /* waiting green writers */
+    int kind;                   /* 48: enum green_rwlock_kind; glibc's __flags */
+    unsigned int flags;         /* 52 */
+} green_rwlock;
+#define GREEN_RWLOCK_WRITER 0x80000000u
+
+GREEN_API void green_rwlock_init(green_rwlock *l, int kind);
+/* Returns 0, -EDEADLK when the caller holds it for writing (rdlock,
+ * wrlock) , -EAGAIN when the reader count would overflow, -ETIMEDOUT at
+ * deadline, -EBUSY with deadline 0 (try). A green reader waits while a
+ * writer waits only with PREFER_WRITER_NONRECURSIVE (as glibc). */
+GREEN_YIELDS GREEN_API int green_rwlock_rdlock(green_rwlock *l, int64_t deadline);
+GREEN_YIELDS GREEN_API int green_rwlock_wrlock(green_rwlock *l, int64_t deadline);
+/* Returns 0, or -EPERM when it is not held. */
+GREEN_API int green_rwlock_unlock(green_rwlock *l);
+/* Returns 0 or -EBUSY when held or waited on. */
+GREEN_API int green_rwlock_destroy(green_rwlock *l);
+
+typedef struct green_barrier {
+    unsigned int count;   /* threads the barrier waits for */
+    unsigned int arrived;
+    unsigned int gen;     /* round; futex word of waiters on other OS threads */
+    unsigned int shared;  /* 12: zero; glibc marks a process-shared one here */
+    struct green_waitq waiters;
+} green_barrier;
+
+/* Returns 0, or -EINVAL when count is 0. */
+GREEN_API int green_barrier_init(green_barrier *b, unsigned int count);
+/* Wait until count threads wait. Returns 1 in exactly one of them (the
+ * last to arrive: PTHREAD_BARRIER_SERIAL_THREAD), 0 in the others.
+ * Other OS threads may wait too (on a futex), but the last to arrive
+ * must then be a green thread or the green waiters are not woken. */
+GREEN_YIELDS GREEN_API int green_barrier_wait(green_barrier *b);
+/* Returns 0 or -EBUSY when threads wait on it. */
+GREEN_API int green_barrier_destroy(green_barrier *b);
+
+/* A spin lock in glibc's own layout (an int: 0 free), so process-shared
+ * ones work too. A contended green caller yields instead of spinning;
+ * another OS thread spins then sched_yields. Returns 0 (-EBUSY with
+ * deadline 0). */
+GREEN_YIELDS GREEN_API int green_spin_lock(int *lock, int64_t deadline);
+GREEN_API int green_spin_unlock(int *lock);
+
+/* ---- once ------------------------------------------------------------- *
+ * In glibc's pthread_once_t layout: 0 not run, 1 running, 2 done (glibc
+ * uses the same values), so a once started by glibc is seen as done. */
+
+/* Run fn(arg) once for *once: the first caller runs it, the others wait
+ * (green) until it returns. Returns 0. If fn does not return (the thread
+ * ends), green_once_abandon(once) lets another caller run it. */
+GREEN_YIELDS GREEN_API int green_once(int *once, void (*fn)(void *), void *arg);
+GREEN_API void green_once_abandon(int *once);
+
+/* ---- offload, children, fork, signals ---------------------------------- */
+
+/* Run fn(arg) on one of libgreen's helper OS threads (up to 16, made on
+ * demand; they block every signal) while the calling green thread waits
+ * green; other green threads run meanwhile, and several offloaded calls
+ * run in parallel. For calls no fd wait can replace: name lookups,
+ * fsync, reads of files not in the page cache. fn runs on a real thread
+ * with a real stack and must not call GREEN_YIELDS functions; whatever
+ * it calls lands on interposers that pass through there. The wait
+ * counts as one an outside event ends (never a deadlock) and a signal
+ * does not end it. Off a green thread, or when no helper thread can be
+ * made at all, fn runs right here. Returns 0 once fn has returned. */
+GREEN_YIELDS GREEN_API int green_offload(void (*fn)(void *), void *arg);
+
+/* Wait until a child process may have changed state, for waitpid and
+ * friends, which then retry their call with WNOHANG. pid > 0: that
+ * child (a pidfd wait); pid -1, 0 or -pgid: any matching child of the
+ * process. stops != 0 when stopped or continued children are wanted
+ * too (WUNTRACED, WCONTINUED), which no pidfd reports: the wait then
+ * ends within 50 ms, as does any wait for pid <= 0 (to see children
+ * made meanwhile). Returns > 0 to retry, -ETIMEDOUT at deadline,
+ * -EINTR, -ENOMEM. Takes no SIGCHLD handler. */
+GREEN_YIELDS GREEN_API int green_child_wait(int pid, int stops, int64_t deadline);
+
+/* In the child of a fork (call it first thing there): every green
+ * thread but the caller is dropped (POSIX: the child has one thread),
+ * the event loop is re-armed for the new process and the helper pool
+ * forgotten (made again when needed). From an OS thread that is not a
+ * green thread, only the loop and pool are reset. */
+GREEN_API void green_fork_child(void);
+
+/* Signals. Masks are sets of signals 1..64, bit s-1 for signal s.
+ *
+ * green_signal_note: async-signal-safe; call from a signal handler after
+ * the program's handler ran for sig. Soon after, from the event loop,
+ * a green thread blocked in a green wait is interrupted (its wait
+ * returns -EINTR): the one sig was aimed at by green_signal_direct,
+ * else one in green_signal_wait, else main, else another thread, among
+ * those whose mask does not block sig. restart != 0 when the handler
+ * was installed with SA_RESTART (see green_intr_restart). */
+GREEN_API void green_signal_note(int sig, int restart);
+
+/* After a GREEN_YIELDS call of the caller returned -EINTR: 1 when the
+ * signal behind it was handled with SA_RESTART, so a restartable call
+ * should be made again; 0 otherwise (or for green_interrupt). */
+GREEN_API int green_intr_restart(void);
+
+/* The calling green thread's mask: how is SIG_BLOCK, SIG_UNBLOCK or
+ * SIG_SETMASK; set may be NULL (only read *old). The OS thread's real
+ * mask blocks a signal exactly when every green thread blocks it. A new
+ * green thread starts with its creator's mask. Returns 0, -EINVAL for
+ * a bad how, -EPERM off a green thread. */
+GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
+
+/* Aim the next delivery of sig at t (pthread_kill; the caller then
+ * raises sig for real). sig 0 does nothing. Returns 0 or -EINVAL. */
+GREEN_API int green_signal_direct(green_thread *t, int sig);
+
+/* Wait green until a signal interrupts the caller (pause, sigsuspend);
+ * with mask non-NULL, the caller's mask is *mask during the wait and
+ * restored after. Returns -EINTR. */
+GREEN_YIELDS GREEN_API int green_signal_wait(const uint64_t *mask);
 
 /* ---- reports ----------------------------------------------------------- */
 
-/* Write every green thread, its state and what it waits on, to fd. */
+/* Write every green thread, its state, what it waits on, since when and
+ * where it was called from, to fd. */
 GREEN_API void green_dump(int fd);
+
+/* Write the statistics (threads, switches, suspensions by kind and by
+ * call, time blocked, deepest stack) to fd. */
+GREEN_API void green_stats_print(int fd);
 
 #ifdef __cplusplus
 }

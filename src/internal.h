@@ -3,6 +3,7 @@
 #define GREEN_INTERNAL_H
 
 #include <ev.h>
+#include <signal.h>
 #include <stdbool.h>
 
 #include "fcontext.h"
@@ -13,7 +14,9 @@
 enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
 
 /* What a blocked thread waits on, for reports. */
-enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN };
+enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN,
+                 W_RWLOCK_RD, W_RWLOCK_WR, W_BARRIER, W_ONCE,
+                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */ };
 
 /* A place in a wait queue. Lives on the waiting thread's stack; every
  * waiter of a thread is unlinked when the thread is woken, so the frame
@@ -31,6 +34,7 @@ struct green_stack {
     size_t size;  /* usable bytes above the guard */
     size_t guard; /* bytes of guard at base */
     bool owned;   /* ours to unmap or pool (not a caller's stack) */
+    unsigned vg_id; /* valgrind's id for it while registered */
 };
 
 struct green_thread {
@@ -53,10 +57,16 @@ struct green_thread {
     const void *wait_obj;
     int wait_fd;
     ev_tstamp wait_since;
+    int64_t wait_deadline;          /* GREEN_NEVER: none */
     green_thread *run_next;         /* run queue */
     green_thread *all_prev, *all_next; /* every live thread */
     void *userdata;
     char name[16];
+    /* signal.c: mask (bit s-1 for signal s), signals pthread_kill aimed
+     * at it, and whether the signal that last interrupted it restarts. */
+    uint64_t sigmask, sigdirected;
+    bool intr_restart;
+    unsigned long block_seq; /* green__sigseq when it last blocked */
 };
 
 /* Work posted to the scheduler by another OS thread (foreign.c). Embed it
@@ -70,13 +80,17 @@ struct green_foreign {
 struct green_sched {
     struct ev_loop *loop;
     green_thread *main;
-    struct { green_thread *head, *tail; } runq;
+    struct { green_thread *head, *tail; unsigned long len; } runq;
     green_thread *all;        /* live threads, newest first */
     unsigned long next_id;
     unsigned long live;       /* threads not yet exited */
     unsigned long outside;    /* blocked threads an outside event can wake */
     unsigned polls_skipped;   /* schedules since the loop was last polled */
     unsigned long helpers;    /* OS threads of our own (offload pool, watchdog) */
+    bool in_loop;             /* the scheduler waits in the loop (watchdog) */
+    void *loop_fp;            /* frame that entered the loop, for reports */
+    bool polling;             /* the loop runs without blocking (threads ready) */
+    bool diag;                /* statistics or trace: note every suspension */
     struct green_config cfg;
 };
 
@@ -114,9 +128,21 @@ bool green__foreign_pending(void);
 bool green__foreign_may_post(void);
 /* Block in the loop until something (a foreign post) happens. */
 void green__foreign_wait(void);
+/* In the child of a fork: forget what the parent's threads posted. */
+void green__foreign_fork_child(void);
+
+/* offload.c: in the child of a fork, forget the parent's helpers. */
+void green__offload_fork_child(void);
+
+/* signal.c: green__sigseq counts the signals noted so far. */
+extern _Atomic unsigned long green__sigseq;
+void green__signal_init(void);
+void green__signal_fork_child(void);
 
 /* thread.c */
 void green__thread_reap(green_thread *t);
+/* In the child of a fork: every green thread but the caller is gone. */
+void green__threads_drop_others(void);
 
 /* stack.c */
 int green__stack_setup(void);
@@ -127,5 +153,37 @@ void green__stack_free(struct green_stack *st);
 /* report.c */
 void green__say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void green__deadlock(void);
+
+/* diag.c, watchdog.c: what libgreen tells an operator. */
+#define W_KINDS 32 /* bound of enum wait_kind */
+#define GREEN_WATCHDOG_SIGNAL SIGRTMAX
+struct green_call_stats {
+    void *fn;         /* the interposer that suspended */
+    const char *name;
+    unsigned long long count;
+    int64_t blocked_ns;
+};
+struct green_stats {
+    unsigned long long switches; /* read by the watchdog thread */
+    unsigned long peak;          /* most live threads at once */
+    unsigned long long offloaded;
+    size_t deepest;              /* most stack used by an exited thread */
+    unsigned long long suspended[W_KINDS];
+    int64_t blocked_ns[W_KINDS];
+    struct green_call_stats calls[48];
+    size_t ncalls;
+};
+extern struct green_stats green__stats;
+int green__diag_init(void);
+/* After a suspension of t that began at since (frames still intact). */
+void green__diag_resumed(green_thread *t, int64_t since);
+/* The interposed call t waits in, and the program's call site. */
+void green__where(const green_thread *t, void **call, void **site);
+void green__describe_where(const green_thread *t, char *buf, size_t len);
+void green__name_site(void *pc, char *buf, size_t len);
+void green__describe_wait(const green_thread *t, char *buf, size_t len);
+size_t green__stack_depth(const struct green_stack *st);
+int green__watchdog_start(unsigned ms);
+int green__parse_signal(const char *s);
 
 #endif

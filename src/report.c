@@ -60,12 +60,12 @@ static const char *state_name(const green_thread *t)
 }
 
 /* "mutex 0x... held by thread 3", "fd 7 read", ... */
-static void describe_wait(const green_thread *t, char *buf, size_t len)
+void green__describe_wait(const green_thread *t, char *buf, size_t len)
 {
     const green_mutex *m = t->wait_obj;
     switch (t->wait_kind) {
     case W_SLEEP:
-        snprintf(buf, len, ev_is_active(&t->timer) ? "sleep" : "sleep without end");
+        snprintf(buf, len, t->wait_deadline != GREEN_NEVER ? "sleep" : "sleep without end");
         break;
     case W_FD:
         snprintf(buf, len, "fd %d%s%s", t->wait_fd, t->wait_obj == (void *)1 ? " read" : "",
@@ -73,22 +73,30 @@ static void describe_wait(const green_thread *t, char *buf, size_t len)
         break;
     case W_POLL: snprintf(buf, len, "poll of %d fds", t->wait_fd); break;
     case W_MUTEX:
-        if (m->owner)
+        if (m->owner == (green_thread *)1)
+            snprintf(buf, len, "mutex %p held by another OS thread", (void *)m);
+        else if (m->owner)
             snprintf(buf, len, "mutex %p held by thread %lu", (void *)m, m->owner->id);
         else
             snprintf(buf, len, "mutex %p", (void *)m);
         break;
     case W_COND: snprintf(buf, len, "condition %p", t->wait_obj); break;
     case W_SEM: snprintf(buf, len, "semaphore %p", t->wait_obj); break;
+    case W_RWLOCK_RD: snprintf(buf, len, "rwlock %p (read)", t->wait_obj); break;
+    case W_RWLOCK_WR: snprintf(buf, len, "rwlock %p (write)", t->wait_obj); break;
+    case W_BARRIER: snprintf(buf, len, "barrier %p", t->wait_obj); break;
+    case W_ONCE: snprintf(buf, len, "once %p", t->wait_obj); break;
+    case W_OFFLOAD: snprintf(buf, len, "a call on a helper thread"); break;
+    case W_SIGNAL: snprintf(buf, len, "a signal"); break;
     case W_JOIN:
         snprintf(buf, len, "join of thread %lu", ((const green_thread *)t->wait_obj)->id);
         break;
     default: snprintf(buf, len, "nothing"); break;
     }
-    if (t->state == T_BLOCKED && ev_is_active(&t->timer)) {
+    if (t->state == T_BLOCKED && t->wait_deadline != GREEN_NEVER) {
         size_t n = strlen(buf);
-        snprintf(buf + n, len - n, ", %.3f s left",
-                 ev_timer_remaining(green__s.loop, (ev_timer *)&t->timer));
+        int64_t left = t->wait_deadline - green_now();
+        snprintf(buf + n, len - n, ", %.3f s left", left > 0 ? (double)left / 1e9 : 0.);
     }
 }
 
@@ -99,17 +107,18 @@ void green_dump(int fd)
     while (oldest && oldest->all_next)
         oldest = oldest->all_next;
     for (green_thread *t = oldest; t; t = t->all_prev) {
-        char what[192] = "";
+        char what[192] = "", where[256] = "", name[24] = "";
         if (t->state == T_BLOCKED)
-            describe_wait(t, what, sizeof what);
-        char name[24] = "";
+            green__describe_wait(t, what, sizeof what);
+        green__describe_where(t, where, sizeof where);
         if (t->name[0])
             snprintf(name, sizeof name, " \"%s\"", t->name);
         if (t->state == T_BLOCKED)
-            sayfd(fd, "libgreen:   thread %lu%s: blocked for %.3f s on %s", t->id, name,
-                  now - t->wait_since, what);
+            sayfd(fd, "libgreen:   thread %lu%s: blocked for %.3f s on %s%s%s", t->id, name,
+                  now - t->wait_since, what, where[0] ? ", " : "", where);
         else
-            sayfd(fd, "libgreen:   thread %lu%s: %s", t->id, name, state_name(t));
+            sayfd(fd, "libgreen:   thread %lu%s: %s%s%s", t->id, name, state_name(t),
+                  where[0] ? ", " : "", where);
     }
 }
 

@@ -64,7 +64,13 @@ int green_init(const struct green_config *cfg)
     green__s.all = t;
     green__s.live = 1;
     green__current = t;
-    return 0;
+    green__signal_init();
+    green__s.diag = c.stats || c.trace_path;
+    green__stats.peak = 1;
+    green__in_core = true;
+    r = green__diag_init();
+    green__in_core = false;
+    return r;
 }
 
 int green_can_block(void)
@@ -86,6 +92,7 @@ void green__ready(green_thread *t)
 {
     t->state = T_READY;
     t->run_next = NULL;
+    green__s.runq.len++;
     if (green__s.runq.tail)
         green__s.runq.tail->run_next = t;
     else
@@ -97,6 +104,7 @@ static green_thread *runq_pop(void)
 {
     green_thread *t = green__s.runq.head;
     if (t) {
+        green__s.runq.len--;
         green__s.runq.head = t->run_next;
         if (!green__s.runq.head)
             green__s.runq.tail = NULL;
@@ -108,7 +116,11 @@ static void poll_loop(int flags)
 {
     green__in_core = true;
     green__fd_prepare();
+    green__s.in_loop = true;
+    green__s.polling = flags & EVRUN_NOWAIT;
+    green__s.loop_fp = __builtin_frame_address(0);
     ev_run(green__s.loop, flags);
+    green__s.in_loop = false;
     green__in_core = false;
 }
 
@@ -138,7 +150,11 @@ static green_thread *next_ready(void)
 {
     /* Poll only when some thread waits on an event or a foreign thread
      * posted work: a run of yields costs no system call otherwise. */
-    if (green__s.runq.head && ++green__s.polls_skipped >= POLL_EVERY) {
+    /* At most once per round of the run queue, too: each poll reports
+     * again every fd whose woken thread has not run yet, so polling more
+     * often than that costs work quadratic in the ready threads. */
+    if (green__s.runq.head && ++green__s.polls_skipped >= POLL_EVERY &&
+        green__s.polls_skipped >= green__s.runq.len) {
         green__s.polls_skipped = 0;
         if (green__s.outside || green__foreign_pending())
             poll_loop(EVRUN_NOWAIT);
@@ -171,6 +187,7 @@ void green__schedule(void)
     int saved_errno = *errno_at;
     green_thread *next = next_ready();
     if (next != self) {
+        green__stats.switches++;
         green__current = next;
         next->state = T_RUNNING;
         resumed(jump_fcontext(next->ctx, self));

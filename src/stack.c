@@ -21,6 +21,13 @@
 
 #include "internal.h"
 
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#else
+#define VALGRIND_STACK_REGISTER(lo, hi) 0u
+#define VALGRIND_STACK_DEREGISTER(id) ((void)(id))
+#endif
+
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102
 #endif
@@ -63,9 +70,10 @@ static void say_overflow(int sig, siginfo_t *si, void *uc)
      * below it too. */
     if (t && t->stack.base && a >= t->stack.base - 65536 &&
         a < t->stack.base + t->stack.guard) {
-        green__say("libgreen: green thread %lu%s%s%s overflowed its stack of %zu KiB; "
+        /* The dump's format, on one line. */
+        green__say("libgreen:   thread %lu%s%s%s: overflowed its stack of %zu KiB; "
                    "raise GREEN_STACK_SIZE (greenrun --stack-size)",
-                   t->id, t->name[0] ? " (" : "", t->name, t->name[0] ? ")" : "",
+                   t->id, t->name[0] ? " \"" : "", t->name, t->name[0] ? "\"" : "",
                    t->stack.size / 1024);
     }
     /* Returning re-runs the faulting access under the previous action:
@@ -104,6 +112,14 @@ static int guard(char *base, size_t len)
     return mprotect(base, len, PROT_NONE) < 0 ? -errno : 0;
 }
 
+/* Under valgrind, a switch to an unregistered stack looks like a huge
+ * stack pointer change; registered, it is a stack switch. */
+static void register_stack(struct green_stack *st)
+{
+    char *lo = st->base + st->guard;
+    st->vg_id = VALGRIND_STACK_REGISTER(lo, lo + st->size);
+}
+
 static bool pool_push(struct pool *p, const struct green_stack *st)
 {
     if (p->n == p->cap) {
@@ -130,6 +146,7 @@ int green__stack_alloc(struct green_stack *st, size_t size, size_t guard_size)
     bool poolable = size == green__s.cfg.stack_size && guard_size == page;
     if (poolable && (hot.n || cold.n)) {
         *st = hot.n ? hot.v[--hot.n] : cold.v[--cold.n];
+        register_stack(st);
         return 0;
     }
     char *base = mmap(NULL, size + guard_size, PROT_READ | PROT_WRITE,
@@ -141,11 +158,13 @@ int green__stack_alloc(struct green_stack *st, size_t size, size_t guard_size)
         return -EAGAIN;
     }
     *st = (struct green_stack){.base = base, .size = size, .guard = guard_size, .owned = true};
+    register_stack(st);
     return 0;
 }
 
 void green__stack_free(struct green_stack *st)
 {
+    VALGRIND_STACK_DEREGISTER(st->vg_id);
     if (st->size == green__s.cfg.stack_size && st->guard == page) {
         if (hot.n < HOT_MAX && pool_push(&hot, st))
             return;

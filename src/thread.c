@@ -64,9 +64,11 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     t->arg = arg;
     t->id = ++green__s.next_id;
     t->detached = attr && attr->detached;
+    t->sigmask = green__current ? green__current->sigmask : 0; /* inherited */
     green__timer_init(t);
     all_link(t);
-    green__s.live++;
+    if (++green__s.live > green__stats.peak)
+        green__stats.peak = green__s.live;
     green__ready(t);
     *out = t;
     return 0;
@@ -75,6 +77,11 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
 /* Called on another stack once t has switched away for the last time. */
 void green__thread_reap(green_thread *t)
 {
+    if (green__s.cfg.stats && t->stack.owned) {
+        size_t used = green__stack_depth(&t->stack);
+        if (used > green__stats.deepest)
+            green__stats.deepest = used;
+    }
     if (t->stack.owned)
         green__stack_free(&t->stack);
     t->stack.owned = false;
@@ -149,7 +156,41 @@ const char *green_thread_name(const green_thread *t)
     return t->name;
 }
 
+void green_thread_info(const green_thread *t, struct green_attr *out)
+{
+    *out = (struct green_attr){
+        .stack_addr = t->stack.base ? t->stack.base + t->stack.guard : NULL,
+        .stack_size = t->stack.base ? t->stack.size : 0,
+        .guard_size = t->stack.guard,
+        .detached = t->detached,
+    };
+}
+
 void **green_thread_userdata(green_thread *t)
 {
     return &t->userdata;
+}
+
+/* After fork, in the child: the other threads do not exist there. Their
+ * wait records leave every queue (their stacks are still mapped, so the
+ * records can be read), their timers stop, their stacks go. */
+void green__threads_drop_others(void)
+{
+    green_thread *self = green__current, *next;
+    for (green_thread *t = green__s.all; t; t = next) {
+        next = t->all_next;
+        if (t == self)
+            continue;
+        green__unwait(t);
+        if (ev_is_active(&t->timer))
+            ev_timer_stop(green__s.loop, &t->timer);
+        all_unlink(t);
+        t->state = T_EXITED;
+        t->joinq.head = t->joinq.tail = NULL;
+        green__thread_reap(t);
+    }
+    green__s.runq.head = green__s.runq.tail = NULL;
+    green__s.runq.len = 0;
+    green__s.live = 1;
+    green__s.outside = 0;
 }

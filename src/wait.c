@@ -8,6 +8,7 @@
  * a waiter that has already timed out, and waking twice is harmless.
  */
 #include <errno.h>
+#include <stdatomic.h>
 
 #include "internal.h"
 #include "list.h"
@@ -49,6 +50,8 @@ int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool ou
     self->wait_kind = kind;
     self->wait_obj = obj;
     self->wait_since = ev_now(green__s.loop);
+    self->wait_deadline = deadline;
+    self->block_seq = atomic_load_explicit(&green__sigseq, memory_order_relaxed);
     self->state = T_BLOCKED;
     if (deadline != GREEN_NEVER) {
         arm_timer(self, deadline);
@@ -57,7 +60,10 @@ int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool ou
     self->outside = outside;
     if (outside)
         green__s.outside++;
+    int64_t since = green__s.diag ? green_now() : 0;
     green__schedule();
+    if (green__s.diag)
+        green__diag_resumed(self, since);
     self->wait_kind = W_NONE;
     return self->wake_result;
 }
@@ -88,6 +94,7 @@ int green_interrupt(green_thread *t)
 {
     if (t->state != T_BLOCKED)
         return -ESRCH;
+    t->intr_restart = false;
     green__wake(t, -EINTR);
     return 0;
 }
