@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 int preload_state = PRELOAD_NONE;
+int preload_core_fds;
 pthread_t preload_main_ptid;
 green_thread *preload_main_green;
 
@@ -57,12 +58,14 @@ static void start(void)
     if (green_config_from_env(&cfg, err, sizeof err) < 0)
         refuse("%s", err);
     preload_main_ptid = real_pthread_self();
+    preload_core_fds = 1;
     int r = green_init(&cfg);
+    preload_core_fds = 0;
     if (r < 0 && r != -EALREADY)
         refuse("cannot start: %s", strerror(-r));
     preload_main_green = green_self();
     static const char *const names[] = {"read", "write", "nanosleep", "pthread_create"};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && !cfg.quiet; i++)
         check_interposer(names[i]);
 }
 

@@ -36,6 +36,10 @@ PRELOAD_HIDDEN extern int preload_state;
  * another library's constructor). Anywhere else: nothing. */
 PRELOAD_HIDDEN void preload_init_lazy(void);
 
+/* Set while green_init runs: the fds made meanwhile are libgreen's own
+ * (see fd.c), kept out of the program's way. */
+PRELOAD_HIDDEN extern int preload_core_fds;
+
 /* The pthread_t of main (its real one) and its green thread. */
 PRELOAD_HIDDEN extern pthread_t preload_main_ptid;
 PRELOAD_HIDDEN extern green_thread *preload_main_green;

@@ -150,6 +150,27 @@ REAL_LIB_FUNCS(LAZY_LIB)
         return sys_##name args;                                            \
     }
 REAL_SYS_FUNCS(LAZY_SYS)
+REAL_IO_FUNCS(LAZY_LIB)
+
+/* The variadic ones take at most one more argument, which glibc reads as
+ * a pointer-sized value whatever its type. */
+#define LAZY_VAR(name, params, fixed, last)                                  \
+    static int lazy_##name params;                                           \
+    int(*real_##name) params = lazy_##name;                                  \
+    static int lazy_##name params                                            \
+    {                                                                        \
+        va_list ap;                                                          \
+        va_start(ap, last);                                                  \
+        void *arg = va_arg(ap, void *);                                      \
+        va_end(ap);                                                          \
+        int(*f) params;                                                      \
+        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name)   \
+            return f fixed;                                                  \
+        missing(#name);                                                      \
+    }
+LAZY_VAR(ioctl, (int fd, unsigned long req, ...), (fd, req, arg), req)
+LAZY_VAR(open, (const char *path, int fl, ...), (path, fl, arg), fl)
+LAZY_VAR(openat, (int dir, const char *path, int fl, ...), (dir, path, fl, arg), fl)
 
 /* glibc's own fcntl reads the third argument as a pointer whatever cmd. */
 static int lazy_fcntl(int fd, int cmd, ...);
@@ -165,6 +186,38 @@ static int lazy_fcntl(int fd, int cmd, ...)
         return f(fd, cmd, arg);
     return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
+
+/* ---- threads (real_thr.h) ---------------------------------------------- */
+REAL_THR_FUNCS(LAZY_LIB)
+
+#define LAZY_VOID(name, params, args)                                      \
+    static void lazy_##name params;                                        \
+    void(*real_##name) params = lazy_##name;                               \
+    static void lazy_##name params                                         \
+    {                                                                      \
+        void(*f) params;                                                   \
+        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
+            f args;                                                        \
+        else                                                               \
+            missing(#name);                                                \
+    }
+REAL_THR_VOID_FUNCS(LAZY_VOID)
+
+/* ---- processes, lookups, file sync, signals (real_proc.h) ------------- */
+REAL_PROC_FUNCS(LAZY_LIB)
+
+#define LAZY_NORETURN(name, type, arg)                                            \
+    __attribute__((noreturn)) static void lazy_##name(type arg);                  \
+    void (*real_##name)(type arg) __attribute__((noreturn)) = lazy_##name;        \
+    __attribute__((noreturn)) static void lazy_##name(type arg)                   \
+    {                                                                             \
+        void (*f)(type);                                                          \
+        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name)        \
+            f(arg);                                                               \
+        missing(#name);                                                           \
+    }
+LAZY_NORETURN(__pthread_unwind_next, void *, buf)
+LAZY_NORETURN(thrd_exit, int, r)
 
 __attribute__((noreturn)) static void lazy_pthread_exit(void *ret);
 void (*real_pthread_exit)(void *ret) __attribute__((noreturn)) = lazy_pthread_exit;
@@ -202,7 +255,17 @@ int real_resolve(void)
     REAL_LIB_FUNCS(RESOLVE)
     REAL_SYS_FUNCS(RESOLVE)
     RESOLVE(int, fcntl, (int fd, int cmd, ...), (), NULL)
+    REAL_IO_FUNCS(RESOLVE)
+    RESOLVE(int, ioctl, (int fd, unsigned long req, ...), (), NULL)
+    RESOLVE(int, open, (const char *path, int fl, ...), (), NULL)
+    RESOLVE(int, openat, (int dir, const char *path, int fl, ...), (), NULL)
     RESOLVE(void, pthread_exit, (void *r), (), NULL)
+    REAL_THR_FUNCS(RESOLVE)
+#define RESOLVE_VOID(name, params, args) RESOLVE(void, name, params, args, NULL)
+    REAL_THR_VOID_FUNCS(RESOLVE_VOID)
+    REAL_PROC_FUNCS(RESOLVE)
+    RESOLVE(void, __pthread_unwind_next, (void *b), (), NULL)
+    RESOLVE(void, thrd_exit, (int r), (), NULL)
     resolving = 0;
     __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
     return 0;

@@ -71,6 +71,10 @@ REAL_SYS_FUNCS(REAL_DECLARE)
 extern int (*real_fcntl)(int fd, int cmd, ...);
 extern void (*real_pthread_exit)(void *ret) __attribute__((noreturn));
 
+#include "real_io.h"
+#include "real_thr.h"
+#include "real_proc.h"
+
 /* Resolve every real_* pointer (idempotent; any OS thread). Returns 0,
  * or -EDEADLK when called again from inside a resolution on this thread
  * (the pointers then keep their fallbacks). */

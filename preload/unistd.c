@@ -1,4 +1,5 @@
-/* unistd.c: read, write, accept and connect as green waits; close.
+/* unistd.c: read and write as green waits; close, dup and pipe keep the
+ * fd records (fd.c) true.
  *
  * Never set O_NONBLOCK on a file description: the program, its parent
  * shell and glibc's own stdio (which reads through an internal read no
@@ -19,7 +20,8 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
+#include "file.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -33,37 +35,6 @@ extern void __chk_fail(void) __attribute__((noreturn));
 static size_t max_rw_count(void)
 {
     return (size_t)INT_MAX & ~((size_t)getpagesize() - 1);
-}
-
-static int own_nonblock(int fd)
-{
-    int fl = real_fcntl(fd, F_GETFL);
-    return fl >= 0 && (fl & O_NONBLOCK);
-}
-
-/* Files, block devices and directories cannot be polled: their calls
- * are made for real. */
-static int unpollable(int fd)
-{
-    struct stat st;
-    return real_fstat(fd, &st) == 0 &&
-           (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode) || S_ISDIR(st.st_mode));
-}
-
-/* After the non-blocking form failed with err (EAGAIN or EOPNOTSUPP):
- * 0 to retry it, 1 to make the real call now, or -errno to fail with. */
-GREEN_YIELDS static int wait_ready(int fd, int events, int err)
-{
-    if (own_nonblock(fd))
-        return err == EAGAIN ? -EAGAIN : 1;
-    if (unpollable(fd))
-        return 1;
-    int r = green_fd_wait(fd, events, GREEN_NEVER);
-    if (r == -EPERM)
-        return 1;
-    if (r < 0)
-        return r;
-    return err == EAGAIN ? 0 : 1;
 }
 
 /* For n above MAX_RW_COUNT: the error the real call would give before
@@ -86,57 +57,31 @@ static int huge_check(int fd, const void *buf, size_t n, int wrong_mode)
     return bad ? -EFAULT : 0;
 }
 
-GREEN_YIELDS static ssize_t read_green(int fd, void *buf, size_t n)
+static ssize_t read_call(struct io *io, bool nowait)
 {
-    struct iovec iov = {.iov_base = buf, .iov_len = n};
-    int r = n > max_rw_count() ? huge_check(fd, buf, n, O_WRONLY) : 0;
-    while (r == 0) {
-        ssize_t got = real_preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
-        if (got >= 0)
-            return got;
-        if (errno != EAGAIN && errno != EOPNOTSUPP)
-            return -errno;
-        r = wait_ready(fd, GREEN_IN, errno);
-    }
-    if (r < 0)
-        return r;
-    ssize_t got = real_read(fd, buf, n);
-    return got < 0 ? -errno : got;
+    struct iovec iov = {.iov_base = io->buf, .iov_len = io->total};
+    ssize_t r = nowait ? real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)
+                       : real_read(io->fd, io->buf, io->total);
+    return r < 0 ? -errno : r;
 }
 
-/* The real write of what is left, once the fd is ready. */
-static ssize_t write_rest(int fd, const char *buf, size_t done, size_t n)
+/* A socket is written with send, so that a write after part of the
+ * buffer went does not raise a second SIGPIPE (the kernel returns the
+ * count then, and signals on the next call). */
+static ssize_t write_call(struct io *io, bool nowait)
 {
-    ssize_t r = real_write(fd, buf + done, n - done);
-    if (r < 0)
-        return done ? (ssize_t)done : -errno;
-    return (ssize_t)done + r;
-}
-
-/* Write all of buf, as a blocking write does, waiting green whenever the
- * fd is full. An error after some progress returns the count written, as
- * the kernel does. A pipe takes n <= PIPE_BUF whole or not at all, so
- * such writes stay atomic. */
-GREEN_YIELDS static ssize_t write_green(int fd, const char *buf, size_t n)
-{
-    size_t done = 0;
-    int r = n > max_rw_count() ? huge_check(fd, buf, n, O_RDONLY) : 0;
-    if (n > max_rw_count())
-        n = max_rw_count();
-    while (r == 0) {
-        struct iovec iov = {.iov_base = (char *)buf + done, .iov_len = n - done};
-        ssize_t put = real_pwritev2(fd, &iov, 1, -1, RWF_NOWAIT);
-        if (put > 0 && (done += (size_t)put) < n && !own_nonblock(fd))
-            continue;
-        if (put >= 0)
-            return (ssize_t)done;
-        if (errno != EAGAIN && errno != EOPNOTSUPP)
-            return done ? (ssize_t)done : -errno;
-        r = wait_ready(fd, GREEN_OUT, errno);
-    }
-    if (r < 0)
-        return done ? (ssize_t)done : r;
-    return write_rest(fd, buf, done, n);
+    char *p = (char *)io->buf + io->done;
+    size_t n = io->total - io->done;
+    struct green_fdinfo *fi = green_fd_info(io->fd);
+    struct iovec iov = {.iov_base = p, .iov_len = n};
+    ssize_t r;
+    if (!nowait)
+        r = real_write(io->fd, p, n);
+    else if (fi && fi->kind == GREEN_FD_SOCKET)
+        r = real_send(io->fd, p, n, MSG_DONTWAIT | (io->done ? MSG_NOSIGNAL : 0));
+    else
+        r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT);
+    return r < 0 ? -errno : r;
 }
 
 /* Passes through off green threads, when nobody else could run, and for
@@ -145,7 +90,14 @@ static ssize_t do_read(int fd, void *buf, size_t n)
 {
     if (n > SSIZE_MAX || !preload_should_wait())
         return real_read(fd, buf, n);
-    return preload_ret(read_green(fd, buf, n));
+    int r = n > max_rw_count() ? huge_check(fd, buf, n, O_WRONLY) : 0;
+    if (r < 0)
+        return preload_fail(r);
+    struct green_fdinfo *fi = fd_get(fd);
+    if (fi && fi->kind == GREEN_FD_FILE) /* page cache first, else a helper (file.c) */
+        return preload_ret(preload_file_preadv(fd, &(struct iovec){buf, n}, 1, -1));
+    struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n};
+    return preload_ret(io_run(&io));
 }
 
 /* Passes through or waits green as do_read says. */
@@ -163,110 +115,156 @@ PRELOAD_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     return do_read(fd, buf, n);
 }
 
-/* Passes through as read does; waits green while the fd is full. */
+/* Passes through as read does; otherwise writes all of buf as a blocking
+ * write does, waiting green whenever the fd is full. A pipe takes up to
+ * PIPE_BUF bytes whole or not at all, so such writes stay atomic. */
 PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
     if (n > SSIZE_MAX || !preload_should_wait())
         return real_write(fd, buf, n);
-    return preload_ret(write_green(fd, buf, n));
+    int r = n > max_rw_count() ? huge_check(fd, buf, n, O_RDONLY) : 0;
+    if (r < 0)
+        return preload_fail(r);
+    struct io io = {.fd = fd, .events = GREEN_OUT, .call = write_call, .buf = (void *)buf,
+                    .total = n > max_rw_count() ? max_rw_count() : n, .all = true};
+    return preload_ret(io_run(&io));
+}
+
+/* ---- closing and duplicating ------------------------------------------- */
+
+/* libgreen's own fds look closed to the program; the core may close them
+ * (libev does, to remake its epoll fd after fork). */
+static bool hands_off(int fd)
+{
+    if (!fd_is_shim(fd))
+        return false;
+    if (!fd_core_call())
+        return true;
+    fd_shim_drop(fd);
+    return false;
 }
 
 /* Never waits. Before the real close, wake the green threads waiting on
- * fd (they get EBADF) and drop the core's state for it: libev keeps a
- * fd registered with epoll after its waits end, and would never report
- * a new file that reuses the number. Only the scheduler's OS thread may
- * touch the core; a close elsewhere just closes. */
+ * fd (they get EBADF) and drop the record: libev keeps a fd registered
+ * with epoll after its waits end, and would never report a new file that
+ * reuses the number. libgreen's own fds fail with EBADF. */
 PRELOAD_EXPORT int close(int fd)
 {
     preload_ensure();
-    if (green_self())
-        green_fd_close(fd);
+    if (hands_off(fd))
+        return preload_fail(-EBADF);
+    fd_closing(fd);
     return real_close(fd);
 }
 
-/* accept has no per-call non-blocking form: wait until poll says a
- * connection is pending, then make the real call. A prefork server's
- * processes share the listening socket, so another process may take the
- * connection between the poll and the accept, and the real accept then
- * blocks every green thread until the next one arrives. Closing that race
- * needs O_NONBLOCK on listening sockets hidden from F_GETFL and ioctl,
- * which belongs with the fd table (fcntl.c), not here. */
-GREEN_YIELDS static int accept_green(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+/* close_range of [lo, hi] minus libgreen's own fds: one real call per
+ * piece around them. */
+static int close_pieces(unsigned int lo, unsigned int hi, int flags)
 {
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        if (real_poll(&p, 1, 0) != 0)
-            break;
-        int r = green_fd_wait(fd, GREEN_IN, GREEN_NEVER);
-        if (r == -EPERM)
-            break;
-        if (r < 0)
-            return r;
+    int own[8], n = fd_shim_in(lo, hi, own, 8);
+    for (int i = 0; i <= n; i++) {
+        unsigned int a = i ? (unsigned int)own[i - 1] + 1 : lo;
+        unsigned int b = i < n ? (unsigned int)own[i] - 1 : hi;
+        if (a <= b && real_close_range(a, b, flags) < 0)
+            return -1;
     }
-    int r = real_accept4(fd, sa, len, flags);
-    return r < 0 ? -errno : r;
+    return 0;
 }
 
-/* Passes through off green threads, when nobody else could run, and on
- * sockets the program made non-blocking; otherwise waits green. */
-PRELOAD_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
+/* Never waits. Wakes the waiters of every fd in the range with EBADF and
+ * forgets their records (unless it only sets close-on-exec), then closes
+ * the range around libgreen's own fds. Bad arguments go to libc as they
+ * are, for its error. */
+PRELOAD_EXPORT int close_range(unsigned int lo, unsigned int hi, int flags)
 {
-    int fl;
-    if (!preload_should_wait() || (fl = real_fcntl(fd, F_GETFL)) < 0 || (fl & O_NONBLOCK))
-        return real_accept4(fd, sa, len, flags);
-    return (int)preload_ret(accept_green(fd, sa, len, flags));
+    preload_ensure();
+    if (lo > hi || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+        return real_close_range(lo, hi, flags);
+    if (!(flags & CLOSE_RANGE_CLOEXEC) && green_self())
+        green_fd_close_range(lo, hi > INT_MAX ? INT_MAX : hi);
+    return close_pieces(lo, hi, flags);
 }
 
-/* As accept4 with no flags. */
-PRELOAD_EXPORT int accept(int fd, struct sockaddr *sa, socklen_t *len)
+/* As close_range(lowfd, ~0U, 0); the part above libgreen's fds goes to
+ * libc's closefrom, which has its own fallback when close_range fails. */
+PRELOAD_EXPORT void closefrom(int lowfd)
 {
-    int fl;
-    if (!preload_should_wait() || (fl = real_fcntl(fd, F_GETFL)) < 0 || (fl & O_NONBLOCK))
-        return real_accept(fd, sa, len);
-    return (int)preload_ret(accept_green(fd, sa, len, 0));
+    preload_ensure();
+    unsigned int lo = lowfd < 0 ? 0 : (unsigned int)lowfd;
+    int own[8], n = fd_shim_in(lo, ~0U, own, 8);
+    if (green_self())
+        green_fd_close_range(lo, INT_MAX);
+    if (n && close_pieces(lo, (unsigned int)own[n - 1], 0) < 0)
+        n = 0;
+    real_closefrom(n ? own[n - 1] + 1 : (int)lo);
 }
 
-/* One non-blocking connect attempt: the socket is not connected yet, so
- * no one else can see its flags change meanwhile. Returns 0 or -errno. */
-static int connect_once(int fd, int fl, const struct sockaddr *sa, socklen_t len)
+/* Never waits; the copy shares the description, so its record too. */
+PRELOAD_EXPORT int dup(int fd)
 {
-    if (real_fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-        return -errno;
-    int e = real_connect(fd, sa, len) < 0 ? errno : 0;
-    real_fcntl(fd, F_SETFL, fl);
-    return -e;
+    preload_ensure();
+    int r = real_dup(fd);
+    if (r >= 0)
+        fd_dup(fd, r);
+    return r;
 }
 
-/* Repeat the non-blocking connect until it no longer says "in progress",
- * waiting for writability in between: the call after the wait-for
- * completion reports the outcome exactly as a blocking connect would (0,
- * or the socket error) and moves the socket to its final state, so a
- * later connect says EISCONN as natively. A full AF_UNIX backlog (EAGAIN)
- * gives no event to wait for: retry every millisecond, as the blocking
- * connect would wait for room. */
-GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa, socklen_t len)
+/* dup2 and dup3: to is closed first, so its waiters wake with EBADF, but
+ * only when fd is valid (otherwise nothing is closed, as natively). A
+ * libgreen fd as target fails with EBADF, as for a number beyond the
+ * limit: the event loop keeps its number. */
+static int dup_onto(int fd, int to, int flags, bool three)
 {
-    int r = connect_once(fd, fl, sa, len);
-    for (;;) {
-        int w;
-        if (r == -EAGAIN)
-            w = green_sleep_until(preload_deadline_after(1000000));
-        else if (r == -EINPROGRESS || r == -EALREADY)
-            w = green_fd_wait(fd, GREEN_OUT, GREEN_NEVER);
-        else
-            return r;
-        if (w < 0)
-            return w;
-        r = connect_once(fd, fl, sa, len);
+    preload_ensure();
+    if (hands_off(to))
+        return preload_fail(-EBADF);
+    if (fd != to && real_fcntl(fd, F_GETFD) >= 0)
+        fd_closing(to);
+    int r = three ? real_dup3(fd, to, flags) : real_dup2(fd, to);
+    if (r >= 0 && fd != to)
+        fd_dup(fd, r);
+    return r;
+}
+
+/* Never waits (see dup_onto). */
+PRELOAD_EXPORT int dup2(int fd, int to)
+{
+    return dup_onto(fd, to, 0, false);
+}
+
+/* Never waits (see dup_onto). */
+PRELOAD_EXPORT int dup3(int fd, int to, int flags)
+{
+    return dup_onto(fd, to, flags, true);
+}
+
+/* Never waits; records both ends as pipes, with O_NONBLOCK as asked.
+ * A pipe libev makes for libgreen's loop goes high (see fcntl.c). */
+PRELOAD_EXPORT int pipe2(int p[2], int flags)
+{
+    preload_ensure();
+    int r = real_pipe2(p, flags);
+    if (r == 0 && fd_core_call()) {
+        p[0] = fd_shim_adopt(p[0]);
+        p[1] = fd_shim_adopt(p[1]);
+    } else if (r == 0) {
+        fd_new(p[0], GREEN_FD_PIPE, flags & O_NONBLOCK, 0);
+        fd_new(p[1], GREEN_FD_PIPE, flags & O_NONBLOCK, 0);
     }
+    return r;
 }
 
-/* Passes through as accept4 does; otherwise connects without blocking
- * and waits green until the socket is writable. */
-PRELOAD_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
+/* As pipe2 with no flags. */
+PRELOAD_EXPORT int pipe(int p[2])
 {
-    int fl;
-    if (!preload_should_wait() || (fl = real_fcntl(fd, F_GETFL)) < 0 || (fl & O_NONBLOCK))
-        return real_connect(fd, sa, len);
-    return (int)preload_ret(connect_green(fd, fl, sa, len));
+    preload_ensure();
+    int r = real_pipe(p);
+    if (r == 0 && fd_core_call()) {
+        p[0] = fd_shim_adopt(p[0]);
+        p[1] = fd_shim_adopt(p[1]);
+    } else if (r == 0) {
+        fd_new(p[0], GREEN_FD_PIPE, false, 0);
+        fd_new(p[1], GREEN_FD_PIPE, false, 0);
+    }
+    return r;
 }

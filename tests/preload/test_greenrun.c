@@ -186,6 +186,25 @@ Test(greenrun, bad_deadlock_mode, .timeout = TIMEOUT)
     run_free(&r);
 }
 
+Test(greenrun, bad_diagnostic_options, .timeout = TIMEOUT)
+{
+    const char *const cases[][3] = {
+        {"--dump-signal", "NOPE", "--dump-signal"}, {"--dump-signal", "KILL", "--dump-signal"},
+        {"--dump-signal", "9", "--dump-signal"},    {"--watchdog", "12x", "--watchdog"},
+        {"--watchdog", "99999999", "--watchdog"},   {"--trace", "", "--trace"},
+        {"--stats=", NULL, "--stats"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct run_result r;
+        if (cases[i][1])
+            greenrun(&r, (const char *[]){cases[i][0], cases[i][1], "true", NULL}, NULL);
+        else
+            greenrun(&r, (const char *[]){cases[i][0], "true", NULL}, NULL);
+        assert_refused(&r, (const char *[]){cases[i][2], NULL});
+        run_free(&r);
+    }
+}
+
 Test(greenrun, missing_library, .timeout = TIMEOUT)
 {
     struct run_result r;
@@ -283,6 +302,20 @@ Test(greenrun, options_set_the_environment, .timeout = TIMEOUT)
              NULL);
     cr_expect_eq(exit_code(&r), 0, "stderr: %s", r.err);
     cr_expect_str_eq(r.out, "64K hang\n");
+    run_free(&r);
+    greenrun(&r,
+             (const char *[]){"--stats", "--dump-signal", "usr2", "--watchdog=250", "--trace",
+                              "/dev/null", "--quiet", "--", "sh", "-c",
+                              "echo \"$GREEN_STATS $GREEN_DUMP_SIGNAL $GREEN_WATCHDOG "
+                              "$GREEN_TRACE $GREEN_QUIET\"",
+                              NULL},
+             NULL);
+    cr_expect_eq(exit_code(&r), 0, "stderr: %s", r.err);
+    cr_expect_str_eq(r.out, "1 usr2 250 /dev/null 1\n");
+    run_free(&r);
+    greenrun(&r, (const char *[]){"--stats=/dev/null", "sh", "-c", "echo \"$GREEN_STATS\"", NULL},
+             NULL);
+    cr_expect_str_eq(r.out, "/dev/null\n");
     run_free(&r);
 }
 

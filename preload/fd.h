@@ -1,0 +1,111 @@
+/* fd.h: what the file descriptor interposers share (fd.c).
+ *
+ * Every fd has a struct green_fdinfo in the core's table: its kind, the
+ * program's own O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits
+ * below. Interposers that make a fd record what they know (fd_new);
+ * a fd nobody saw made (inherited, made by an uninterposed call) is
+ * adopted on its first slow-path use (fd_get). A record of a file
+ * description others may share (a dup, an adopted fd) is re-read from
+ * the kernel before its O_NONBLOCK or timeouts decide anything.
+ *
+ * io_run is the one waiting loop of every read, write, send and recv:
+ * the call's own attempt function is made in its non-blocking form, and
+ * on EAGAIN the green thread waits for the fd and tries again. */
+#ifndef GREEN_PRELOAD_FD_H
+#define GREEN_PRELOAD_FD_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include "preload.h"
+
+/* green_fdinfo.flags */
+#define FDI_SHARED 1  /* re-read flags and timeouts from the kernel */
+#define FDI_STREAM 2  /* a SOCK_STREAM socket: blocking calls take all */
+#define FDI_MADE 4    /* made by an interposer: nonblock is exact */
+
+/* The record of fd, adopted when unknown; NULL for a bad fd (the real
+ * call then gives the native error) or one the table cannot hold.
+ * Scheduler OS thread only. */
+PRELOAD_HIDDEN struct green_fdinfo *fd_get(int fd);
+
+/* fd was just made by an interposer: forget any stale record of its
+ * number, then record kind, the program's O_NONBLOCK and the FDI_*
+ * bits. Does nothing off the scheduler's OS thread. */
+PRELOAD_HIDDEN void fd_new(int fd, int kind, bool nonblock, int flags);
+
+/* newfd is a duplicate of fd: same description, so same knowledge;
+ * both become FDI_SHARED. */
+PRELOAD_HIDDEN void fd_dup(int fd, int newfd);
+
+/* Re-read O_NONBLOCK (unless libgreen set it) and socket timeouts. */
+PRELOAD_HIDDEN void fd_refresh(int fd, struct green_fdinfo *fi);
+
+/* The program's O_NONBLOCK on fd now (re-read when shared). */
+PRELOAD_HIDDEN bool fd_nonblock(int fd, struct green_fdinfo *fi);
+
+/* fd is about to be closed or replaced: wake its waiters with EBADF,
+ * forget its record. Harmless off the scheduler's OS thread. */
+PRELOAD_HIDDEN void fd_closing(int fd);
+
+/* ---- libgreen's own fds ------------------------------------------------ */
+
+/* True while the core makes or drops fds for itself: at green_init
+ * (init.c sets preload_core_fds) and inside the event loop. */
+PRELOAD_HIDDEN bool fd_core_call(void);
+/* Move a fd the core just made out of the program's way (a high number,
+ * close-on-exec) and remember it. Returns the new number, or fd. */
+PRELOAD_HIDDEN int fd_shim_adopt(int fd);
+PRELOAD_HIDDEN bool fd_is_shim(int fd);
+/* fd is being closed by the core: forget it. */
+PRELOAD_HIDDEN void fd_shim_drop(int fd);
+/* The shim fds in [lo, hi], ascending, into out (at most max); count. */
+PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int max);
+
+/* ---- the waiting loop ------------------------------------------------- */
+
+struct io;
+/* One attempt of the call: nowait selects its non-blocking form (else
+ * the call as the program made it). Returns >= 0 or -errno. */
+typedef ssize_t io_fn(struct io *io, bool nowait);
+
+struct io {
+    int fd;
+    int events;    /* GREEN_IN or GREEN_OUT */
+    io_fn *call;
+    bool all;      /* a blocking call takes all of `total`: go on after
+                      a short count (stream writes, MSG_WAITALL) */
+    bool socket_only; /* fails with ENOTSOCK on other fds (send, recv) */
+    bool all_if_stream; /* all, but only on a SOCK_STREAM socket (MSG_WAITALL) */
+    size_t total;  /* bytes (or messages) the call asks for */
+    size_t done;   /* taken so far; attempts continue from there */
+    /* the call's arguments, as its attempt function needs them */
+    void *buf;
+    struct iovec *iov;  /* the program's array, or iov_copy's */
+    int cnt;
+    int flags;
+    off_t off;
+    void *a, *b;
+    struct iovec *owned; /* iov_copy's allocation, freed by io_run */
+};
+
+/* Run io to completion as the blocking call would, waiting green while
+ * it would block: returns the count, or -errno (EAGAIN after the fd's
+ * SO_RCVTIMEO/SO_SNDTIMEO, or at once when the program set O_NONBLOCK).
+ * An error or timeout after progress returns the progress. Files and
+ * unknown fds get the real call. */
+GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run(struct io *io);
+
+/* Make io->iov a private copy of iov[0..cnt) skipping its first `skip`
+ * bytes (iov already read by the kernel, so valid). 0 or -ENOMEM. */
+PRELOAD_HIDDEN int iov_copy(struct io *io, const struct iovec *iov, int cnt, size_t skip);
+
+/* Sum of the iov lengths, saturating. */
+PRELOAD_HIDDEN size_t iov_total(const struct iovec *iov, int cnt);
+
+/* Copy n bytes from the program's src into dst without faulting in the
+ * shim: 0, or -EFAULT when src is not readable. */
+PRELOAD_HIDDEN int fd_copyin(void *dst, const void *src, size_t n);
+
+#endif

@@ -1,0 +1,291 @@
+/* poll.c: poll, select and epoll_wait of the program as green waits.
+ *
+ * The kernel stays the judge of readiness: each round asks it with a
+ * zero timeout (so revents, counts and the sets are exactly its own);
+ * only when nothing is ready does the green thread wait in the core on
+ * the fds concerned (for epoll, the epoll fd itself, which is pollable)
+ * until one may be ready or the deadline passes, and ask again.
+ *
+ * A signal mask (ppoll, pselect, epoll_pwait) is applied by the kernel
+ * during each zero-timeout call only: while the green thread waits, the
+ * other green threads run, and they must not run under it. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "fd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+extern void __chk_fail(void) __attribute__((noreturn));
+
+static const struct timespec zero_ts;
+
+struct pw {
+    int (*check)(struct pw *p);     /* the real call, zero timeout */
+    int (*build)(struct pw *p);     /* fill fds once the first check passed */
+    struct green_pollfd *fds, local[8];
+    size_t n;
+    int nfds;
+    void *a, *b;
+    const sigset_t *mask;
+    fd_set *set[3], copy[3];
+};
+
+static int ret(int r)
+{
+    return r < 0 ? -errno : r;
+}
+
+static int add(struct pw *p, size_t cap, int fd, int events)
+{
+    if (!p->fds) {
+        p->fds = cap <= 8 ? p->local : malloc(cap * sizeof *p->fds);
+        if (!p->fds)
+            return -ENOMEM;
+    }
+    p->fds[p->n++] = (struct green_pollfd){.fd = fd, .events = events};
+    return 0;
+}
+
+/* Ask the kernel until something is ready or deadline passes, waiting
+ * green in between. Returns its count, 0 at the deadline, or -errno. */
+GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
+{
+    int r;
+    for (;;) {
+        if ((r = p->check(p)) != 0 || (deadline != GREEN_NEVER && green_now() >= deadline))
+            break;
+        if (!p->fds && (r = p->build(p)) < 0)
+            break;
+        int w = green_fd_wait_many(p->fds, p->n, deadline);
+        if (w < 0 && w != -ETIMEDOUT) {
+            r = w;
+            break;
+        }
+    }
+    if (p->fds != p->local)
+        free(p->fds);
+    return r;
+}
+
+/* ---- poll ------------------------------------------------------------- */
+
+static int poll_check(struct pw *p)
+{
+    return ret(real_ppoll(p->a, (nfds_t)p->nfds, &zero_ts, p->mask));
+}
+
+/* Input wanted waits for readable, output for writable; an entry that
+ * asks for neither still hears of errors and hang-ups as readable. */
+static int poll_build(struct pw *p)
+{
+    struct pollfd *f = p->a;
+    size_t n = (size_t)p->nfds;
+    p->n = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ev = (f[i].events & (POLLOUT | POLLWRNORM | POLLWRBAND)) ? GREEN_OUT : 0;
+        if ((f[i].events & (POLLIN | POLLPRI | POLLRDNORM | POLLRDBAND)) || !ev)
+            ev |= GREEN_IN;
+        if (add(p, n, f[i].fd, ev) < 0)
+            return -ENOMEM;
+    }
+    if (!p->fds)
+        p->fds = p->local; /* no fd: just sleep */
+    return 0;
+}
+
+GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
+                                 const sigset_t *mask)
+{
+    struct pw p = {.check = poll_check, .build = poll_build, .a = f, .nfds = (int)n,
+                   .mask = mask};
+    return pw_run(&p, deadline);
+}
+
+/* Passes through off green threads, when nobody else could run, with a
+ * zero timeout, and for more fds than any limit allows; otherwise waits
+ * green until the kernel reports something or the timeout passes. */
+PRELOAD_EXPORT int poll(struct pollfd *f, nfds_t n, int ms)
+{
+    if (ms == 0 || n > INT_MAX || !preload_should_wait())
+        return real_poll(f, n, ms);
+    int64_t deadline = ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000);
+    return (int)preload_ret(do_ppoll(f, n, deadline, NULL));
+}
+
+/* The fortified poll: the count is checked against the array first. */
+PRELOAD_EXPORT int __poll_chk(struct pollfd *f, nfds_t n, int ms, size_t flen)
+{
+    if (flen / sizeof *f < n)
+        __chk_fail();
+    return poll(f, n, ms);
+}
+
+/* As poll, with a timespec and a signal mask (applied while the kernel
+ * is asked). A timeout libgreen cannot read or that is invalid goes to
+ * the C library as it is, for its error. */
+PRELOAD_EXPORT int ppoll(struct pollfd *f, nfds_t n, const struct timespec *ts,
+                         const sigset_t *mask)
+{
+    struct timespec t;
+    if (n > INT_MAX || !preload_should_wait() ||
+        (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||
+                (t.tv_sec == 0 && t.tv_nsec == 0))))
+        return real_ppoll(f, n, ts, mask);
+    int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
+    return (int)preload_ret(do_ppoll(f, n, deadline, mask));
+}
+
+/* The fortified ppoll. */
+PRELOAD_EXPORT int __ppoll_chk(struct pollfd *f, nfds_t n, const struct timespec *ts,
+                               const sigset_t *mask, size_t flen)
+{
+    if (flen / sizeof *f < n)
+        __chk_fail();
+    return ppoll(f, n, ts, mask);
+}
+
+/* ---- select ------------------------------------------------------------- */
+
+/* The bytes of a set the kernel reads for nfds: whole longs. */
+static size_t set_bytes(int nfds)
+{
+    return ((size_t)nfds + 63) / 64 * 8;
+}
+
+/* Ask with the program's sets, restored from the copies after the first
+ * round (the kernel clears them when nothing is ready). */
+static int select_check(struct pw *p)
+{
+    for (int i = 0; i < 3 && p->fds; i++)
+        if (p->set[i])
+            memcpy(p->set[i], &p->copy[i], set_bytes(p->nfds));
+    return ret(real_pselect(p->nfds, p->set[0], p->set[1], p->set[2], &zero_ts, p->mask));
+}
+
+static int select_build(struct pw *p)
+{
+    static const int ev[3] = {GREEN_IN, GREEN_OUT, GREEN_IN};
+    for (int fd = 0; fd < p->nfds; fd++) {
+        int e = 0;
+        for (int i = 0; i < 3; i++)
+            if (p->set[i] && FD_ISSET(fd, &p->copy[i]))
+                e |= ev[i];
+        if (e && add(p, FD_SETSIZE, fd, e) < 0)
+            return -ENOMEM;
+    }
+    if (!p->fds)
+        p->fds = p->local; /* no fd: just sleep */
+    return 0;
+}
+
+/* The sets copied before the first round, or -EFAULT. */
+GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const sigset_t *mask)
+{
+    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask};
+    for (int i = 0; i < 3; i++) {
+        p.set[i] = sets[i];
+        if (sets[i] && fd_copyin(&p.copy[i], sets[i], set_bytes(n)) < 0)
+            return -EFAULT;
+    }
+    return pw_run(&p, deadline);
+}
+
+/* Passes through off green threads, when nobody else could run, with a
+ * zero timeout, for nfds beyond FD_SETSIZE or below 0, and for sets or a
+ * timeout libgreen cannot read (all as natively); otherwise waits green.
+ * The timeout is updated with the time left, as Linux does. */
+PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
+{
+    struct timeval t;
+    if (n < 0 || n > FD_SETSIZE || !preload_should_wait() ||
+        (tv && (fd_copyin(&t, tv, sizeof t) < 0 || t.tv_sec < 0 || t.tv_usec < 0 ||
+                t.tv_usec >= 1000000 || (t.tv_sec == 0 && t.tv_usec == 0))))
+        return real_select(n, r, w, e, tv);
+    int64_t ns = tv ? preload_add_sat((int64_t)t.tv_usec * 1000, t.tv_sec > INT64_MAX / NS_PER_S
+                          ? INT64_MAX : (int64_t)t.tv_sec * NS_PER_S) : 0;
+    int64_t deadline = tv ? preload_deadline_after(ns) : GREEN_NEVER;
+    int res = do_select(n, (fd_set *[]){r, w, e}, deadline, NULL);
+    if (res == -EFAULT)
+        return real_select(n, r, w, e, tv);
+    if (tv && res >= 0) {
+        int64_t left = deadline == GREEN_NEVER ? 0 : deadline - green_now();
+        left = left > 0 ? left : 0;
+        *tv = (struct timeval){.tv_sec = left / NS_PER_S, .tv_usec = left % NS_PER_S / 1000};
+    }
+    return (int)preload_ret(res);
+}
+
+/* As select, with a timespec left unchanged and a signal mask (applied
+ * while the kernel is asked). */
+PRELOAD_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
+                           const sigset_t *mask)
+{
+    struct timespec t;
+    if (n < 0 || n > FD_SETSIZE || !preload_should_wait() ||
+        (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||
+                (t.tv_sec == 0 && t.tv_nsec == 0))))
+        return real_pselect(n, r, w, e, ts, mask);
+    int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
+    int res = do_select(n, (fd_set *[]){r, w, e}, deadline, mask);
+    if (res == -EFAULT)
+        return real_pselect(n, r, w, e, ts, mask);
+    return (int)preload_ret(res);
+}
+
+/* ---- epoll -------------------------------------------------------------- */
+
+static int epoll_check(struct pw *p)
+{
+    return ret(real_epoll_pwait(p->nfds, p->a, (int)(intptr_t)p->b, 0, p->mask));
+}
+
+/* The epoll fd is readable while any of its fds is ready. */
+static int epoll_build(struct pw *p)
+{
+    return add(p, 1, p->nfds, GREEN_IN);
+}
+
+GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_t deadline,
+                                 const sigset_t *mask)
+{
+    struct pw p = {.check = epoll_check, .build = epoll_build, .nfds = ep, .a = ev,
+                   .b = (void *)(intptr_t)max, .mask = mask};
+    return (int)preload_ret(pw_run(&p, deadline));
+}
+
+/* Passes through off green threads, when nobody else could run and with
+ * a zero timeout; otherwise waits green on the epoll fd until the kernel
+ * reports events or the timeout passes. */
+PRELOAD_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms)
+{
+    if (ms == 0 || !preload_should_wait())
+        return real_epoll_wait(ep, ev, max, ms);
+    return do_epoll(ep, ev, max,
+                    ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000), NULL);
+}
+
+/* As epoll_wait, with a signal mask (applied while the kernel is asked). */
+PRELOAD_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
+                               const sigset_t *mask)
+{
+    if (ms == 0 || !preload_should_wait())
+        return real_epoll_pwait(ep, ev, max, ms, mask);
+    return do_epoll(ep, ev, max,
+                    ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000), mask);
+}
+
+/* As epoll_pwait, with a timespec (one libgreen cannot read, or invalid,
+ * goes to the C library as it is). */
+PRELOAD_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct timespec *ts,
+                                const sigset_t *mask)
+{
+    struct timespec t;
+    if (!preload_should_wait() ||
+        (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||
+                (t.tv_sec == 0 && t.tv_nsec == 0))))
+        return real_epoll_pwait2(ep, ev, max, ts, mask);
+    return do_epoll(ep, ev, max, ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER,
+                    mask);
+}

@@ -1,0 +1,224 @@
+/* process.c: children, fork and what exec'd programs inherit.
+ *
+ * The waits for children try the real call with WNOHANG and, when no
+ * child is ready, wait green in the core (a pidfd per child: no SIGCHLD
+ * handler of ours, the program's own keeps working) and try again. A
+ * signal the program handles ends the wait with EINTR unless its
+ * handler has SA_RESTART, as natively.
+ *
+ * fork: a pthread_atfork child handler registered at load resets the
+ * core in the child (only the calling green thread survives, the loop
+ * is re-armed, the helper pool is forgotten). It runs for every fork
+ * glibc makes with its handlers, daemon() included, and before the
+ * program's own child handlers. vfork shares the parent's memory, where
+ * the child's close or dup2 would change the parent's libgreen state:
+ * it is made a fork without the handlers (_Fork), which POSIX allows
+ * (the child of vfork may only exec or _exit).
+ *
+ * system() and pclose() wait inside glibc, out of any interposer's
+ * reach: the whole call runs on a helper thread (glibc then blocks
+ * SIGCHLD and ignores SIGINT and SIGQUIT as POSIX says, on that thread).
+ * popen() does not wait (a spawn) and is glibc's own.
+ *
+ * GREEN_INHERIT=0: libgreen removes itself from LD_PRELOAD in the
+ * environment at load, so exec'd children (exec*, posix_spawn, system,
+ * popen) start without it while this process stays green. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "preload.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- waits for children --------------------------------------------------- */
+
+/* wait4 with WNOHANG until a child is there, waiting green in between.
+ * Returns the pid, 0 (the caller's WNOHANG), or -errno. */
+GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage *ru)
+{
+    for (;;) {
+        pid_t r = real_wait4(pid, st, opt | WNOHANG, ru);
+        if (r != 0)
+            return r < 0 ? -errno : r;
+        if (opt & WNOHANG)
+            return 0;
+        int w = green_child_wait(pid, (opt & (WUNTRACED | WCONTINUED)) != 0, GREEN_NEVER);
+        if (w == -EINTR && !green_intr_restart())
+            return -EINTR;
+    }
+}
+
+/* Waits green unless WNOHANG; passes through off green threads and when
+ * no other green thread could run. */
+PRELOAD_EXPORT pid_t wait4(pid_t pid, int *st, int opt, struct rusage *ru)
+{
+    if ((opt & WNOHANG) || !preload_should_wait())
+        return real_wait4(pid, st, opt, ru);
+    return (pid_t)preload_ret(wait4_green(pid, st, opt, ru));
+}
+
+/* wait4 without resource usage. */
+PRELOAD_EXPORT pid_t waitpid(pid_t pid, int *st, int opt)
+{
+    return wait4(pid, st, opt, NULL);
+}
+
+/* waitpid for any child. */
+PRELOAD_EXPORT pid_t wait(int *st)
+{
+    return wait4(-1, st, 0, NULL);
+}
+
+/* wait4 for any child. */
+PRELOAD_EXPORT pid_t wait3(int *st, int opt, struct rusage *ru)
+{
+    return wait4(-1, st, opt, ru);
+}
+
+/* The pid argument of waitpid that an idtype/id pair of waitid means. */
+static pid_t waitid_pid(idtype_t type, id_t id)
+{
+    switch (type) {
+    case P_PID: return (pid_t)id;
+    case P_PGID: return id ? -(pid_t)id : 0;
+    default: return -1;
+    }
+}
+
+GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, int opt)
+{
+    for (;;) {
+        info->si_pid = 0;
+        if (real_waitid(type, id, info, opt | WNOHANG) < 0)
+            return -errno;
+        if (info->si_pid)
+            return 0;
+        int stops = (opt & (WSTOPPED | WCONTINUED)) != 0;
+        int w = type == P_PIDFD ? green_fd_wait((int)id, GREEN_IN, GREEN_NEVER)
+                                : green_child_wait(waitid_pid(type, id), stops, GREEN_NEVER);
+        if (w == -EINTR && !green_intr_restart())
+            return -EINTR;
+    }
+}
+
+/* Waits green unless WNOHANG (P_PIDFD waits on the given pidfd); passes
+ * through as wait4 does, and for a NULL info (the kernel decides). */
+PRELOAD_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int opt)
+{
+    if ((opt & WNOHANG) || !info || !preload_should_wait())
+        return real_waitid(type, id, info, opt);
+    return (int)preload_ret(waitid_green(type, id, info, opt));
+}
+
+/* ---- system, pclose ------------------------------------------------------- */
+
+struct call {
+    const char *cmd;
+    FILE *f;
+    int ret, err;
+};
+
+static void run_system(void *p)
+{
+    struct call *c = p;
+    c->ret = real_system(c->cmd);
+    c->err = errno;
+}
+
+static void run_pclose(void *p)
+{
+    struct call *c = p;
+    c->ret = real_pclose(c->f);
+    c->err = errno;
+}
+
+/* Runs glibc's system() on a helper thread while the caller waits
+ * green; same status, same errno. system(NULL) does not wait. */
+PRELOAD_EXPORT int system(const char *cmd)
+{
+    struct call c = {.cmd = cmd};
+    if (!cmd || !preload_should_wait())
+        return real_system(cmd);
+    green_offload(run_system, &c);
+    errno = c.err;
+    return c.ret;
+}
+
+/* Runs glibc's pclose (which waits for the child) on a helper thread. */
+PRELOAD_EXPORT int pclose(FILE *f)
+{
+    struct call c = {.f = f};
+    if (!preload_should_wait())
+        return real_pclose(f);
+    green_offload(run_pclose, &c);
+    errno = c.err;
+    return c.ret;
+}
+
+/* ---- fork, vfork ------------------------------------------------------------ */
+
+static void fork_child(void)
+{
+    if (preload_state == PRELOAD_READY)
+        green_fork_child();
+}
+
+/* A fork without the pthread_atfork handlers, as vfork runs none; the
+ * child resets libgreen as after fork. */
+PRELOAD_EXPORT pid_t vfork(void)
+{
+    pid_t pid = real__Fork();
+    if (pid == 0)
+        fork_child();
+    return pid;
+}
+
+/* ---- GREEN_INHERIT ---------------------------------------------------------- */
+
+/* Remove this libgreen.so from LD_PRELOAD, keeping the other entries. */
+static void uninherit(void)
+{
+    const char *v = getenv("LD_PRELOAD");
+    Dl_info me;
+    if (!v || !dladdr((void *)uninherit, &me) || !me.dli_fname)
+        return;
+    const char *base = strrchr(me.dli_fname, '/');
+    base = base ? base + 1 : me.dli_fname;
+    size_t n = strlen(v);
+    char *out = malloc(n + 1), *copy = strdup(v);
+    if (!out || !copy)
+        goto done;
+    out[0] = '\0';
+    for (char *save, *e = strtok_r(copy, " :", &save); e; e = strtok_r(NULL, " :", &save)) {
+        const char *eb = strrchr(e, '/');
+        if (!strcmp(e, me.dli_fname) || !strcmp(eb ? eb + 1 : e, base))
+            continue;
+        if (out[0])
+            strcat(out, ":");
+        strcat(out, e);
+    }
+    if (out[0])
+        setenv("LD_PRELOAD", out, 1);
+    else
+        unsetenv("LD_PRELOAD");
+done:
+    free(out);
+    free(copy);
+}
+
+__attribute__((constructor)) static void process_init(void)
+{
+    const char *v = getenv("GREEN_INHERIT");
+    if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
+        fprintf(stderr, "libgreen: GREEN_INHERIT: '%s' is not 0 or 1\n", v);
+        exit(2);
+    }
+    if (v && !strcmp(v, "0"))
+        uninherit();
+    pthread_atfork(NULL, NULL, fork_child);
+}

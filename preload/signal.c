@@ -1,0 +1,291 @@
+/* signal.c: handlers that interrupt green waits, per-thread masks, and
+ * the waits for signals.
+ *
+ * Natively a handled signal makes the blocking call of the thread it
+ * lands on fail with EINTR (or restart, with SA_RESTART). Here every
+ * green thread blocks in the event loop of one OS thread, so the kernel
+ * interrupts the loop, not the call. sigaction installs a wrapper
+ * instead of the program's handler: it runs the program's handler,
+ * exactly as natively, then tells the core (green_signal_note, a bit and
+ * an async wake-up), which interrupts the right green wait from the
+ * loop, never inside the handler. The program sees its own handler and
+ * flags in every sigaction it reads back.
+ *
+ * Fault signals (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS) are
+ * raised by an instruction, never interrupt a call, and are installed
+ * unwrapped. Handlers installed by glibc-internal calls (sigset,
+ * sysv_signal, siginterrupt inside glibc) are not wrapped either.
+ *
+ * Masks are per green thread (core), sigwait and friends wait green on a
+ * signalfd of their set, pause and sigsuspend wait green for a handler
+ * to run. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "preload.h"
+
+#include <signal.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define NSIGS 65
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000 /* the kernel's; glibc sets it on every action */
+#endif
+
+static struct sigaction prog[NSIGS]; /* the program's actions */
+static volatile sig_atomic_t wrapped[NSIGS];
+
+static int is_fault(int sig)
+{
+    return sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP ||
+           sig == SIGSYS;
+}
+
+static int is_handler(const struct sigaction *a)
+{
+    return (a->sa_flags & SA_SIGINFO) ||
+           (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+}
+
+static void wrapper(int sig, siginfo_t *si, void *uc)
+{
+    struct sigaction a = prog[sig];
+    if (a.sa_flags & SA_RESETHAND) {
+        wrapped[sig] = 0; /* the kernel has reset the disposition */
+        prog[sig].sa_handler = SIG_DFL;
+        prog[sig].sa_flags &= ~SA_SIGINFO;
+    }
+    if (a.sa_flags & SA_SIGINFO)
+        a.sa_sigaction(sig, si, uc);
+    else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
+        a.sa_handler(sig);
+    int saved = errno;
+    green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
+    errno = saved;
+}
+
+/* Installs a wrapper around the program's handler (see above); reports
+ * the program's own action back. Fails and succeeds as natively. */
+PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+    if (sig < 1 || sig >= NSIGS || is_fault(sig))
+        return real_sigaction(sig, act, old);
+    struct sigaction mine, prev, was = prog[sig];
+    int wrap = act && is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
+    if (wrap) {
+        mine = *act;
+        mine.sa_sigaction = wrapper;
+        mine.sa_flags |= SA_SIGINFO;
+        prog[sig] = *act;
+    }
+    if (real_sigaction(sig, wrap ? &mine : act, &prev) < 0) {
+        prog[sig] = was;
+        return -1;
+    }
+    if (old && (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == wrapper) {
+        *old = was; /* with the restorer glibc added, as it reads back */
+        old->sa_flags |= prev.sa_flags & SA_RESTORER;
+        old->sa_restorer = prev.sa_restorer;
+    } else if (old) {
+        *old = prev;
+    }
+    if (act) {
+        wrapped[sig] = wrap;
+        prog[sig] = *act;
+    }
+    return 0;
+}
+
+/* BSD semantics, as glibc's: SA_RESTART, the signal blocked in its
+ * handler. Goes through the sigaction above. */
+PRELOAD_EXPORT sighandler_t signal(int sig, sighandler_t h)
+{
+    struct sigaction act = {.sa_handler = h, .sa_flags = SA_RESTART}, old;
+    sigemptyset(&act.sa_mask);
+    if (sig > 0 && sig < NSIGS && sigaddset(&act.sa_mask, sig) < 0) {
+        errno = EINVAL;
+        return SIG_ERR;
+    }
+    return sigaction(sig, &act, &old) < 0 ? SIG_ERR : old.sa_handler;
+}
+
+/* As glibc's: sets or clears SA_RESTART of sig's current action. */
+PRELOAD_EXPORT int siginterrupt(int sig, int flag)
+{
+    struct sigaction act;
+    if (sigaction(sig, NULL, &act) < 0)
+        return -1;
+    if (flag)
+        act.sa_flags &= ~SA_RESTART;
+    else
+        act.sa_flags |= SA_RESTART;
+    return sigaction(sig, &act, NULL);
+}
+
+/* ---- masks ------------------------------------------------------------------- */
+
+static uint64_t to_bits(const sigset_t *s)
+{
+    uint64_t b = 0;
+    for (int i = 1; i < NSIGS; i++)
+        if (sigismember(s, i) == 1)
+            b |= (uint64_t)1 << (i - 1);
+    return b;
+}
+
+static void from_bits(uint64_t b, sigset_t *s)
+{
+    sigemptyset(s);
+    for (int i = 1; i < NSIGS; i++)
+        if (b & ((uint64_t)1 << (i - 1)))
+            sigaddset(s, i);
+}
+
+/* The calling green thread's own mask (see green_sigmask); returns the
+ * error number. Off green threads: the real one. */
+PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
+{
+    if (!preload_green())
+        return real_pthread_sigmask(how, set, old);
+    uint64_t b = set ? to_bits(set) : 0, o;
+    int r = green_sigmask(how, set ? &b : NULL, &o);
+    if (r == 0 && old)
+        from_bits(o, old);
+    return -r;
+}
+
+/* pthread_sigmask with -1/errno, as glibc's in a threaded process. */
+PRELOAD_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
+{
+    if (!preload_green())
+        return real_sigprocmask(how, set, old);
+    int r = pthread_sigmask(how, set, old);
+    return r ? preload_fail(-r) : 0;
+}
+
+/* ---- sending ------------------------------------------------------------------- */
+
+static green_thread *green_of(pthread_t t)
+{
+    return t == preload_main_ptid ? preload_main_green : (green_thread *)(uintptr_t)t;
+}
+
+/* Aims sig at the green thread t (it, not main, gets the EINTR), then
+ * raises it on the OS thread. sig 0 only checks sig. */
+PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
+{
+    if (!preload_green())
+        return real_pthread_kill(t, sig);
+    if (sig < 0 || sig >= NSIGS)
+        return EINVAL;
+    if (sig == 0)
+        return 0;
+    green_signal_direct(green_of(t), sig);
+    return syscall(SYS_tgkill, getpid(), gettid(), sig) < 0 ? errno : 0;
+}
+
+/* As pthread_kill of the calling thread. */
+PRELOAD_EXPORT int raise(int sig)
+{
+    if (!preload_green())
+        return real_raise(sig);
+    int r = pthread_kill(pthread_self(), sig);
+    return r ? preload_fail(-r) : 0;
+}
+
+/* ---- waiting -------------------------------------------------------------------- */
+
+/* Waits green until a handler has run. */
+PRELOAD_EXPORT int pause(void)
+{
+    if (!preload_should_wait())
+        return real_pause();
+    return preload_fail(green_signal_wait(NULL));
+}
+
+/* Waits green with the thread's mask set to *set until a handler ran. */
+PRELOAD_EXPORT int sigsuspend(const sigset_t *set)
+{
+    const sigset_t *volatile s = set; /* declared nonnull, yet NULL gets EFAULT */
+    if (!s || !preload_should_wait())
+        return real_sigsuspend(set);
+    uint64_t b = to_bits(set);
+    return preload_fail(green_signal_wait(&b));
+}
+
+static void fill_info(siginfo_t *info, const struct signalfd_siginfo *s)
+{
+    memset(info, 0, sizeof *info);
+    info->si_signo = (int)s->ssi_signo;
+    info->si_errno = s->ssi_errno;
+    info->si_code = s->ssi_code;
+    /* The fields share unions: set those of the signal's kind only. */
+    if (is_fault(info->si_signo)) {
+        info->si_addr = (void *)(uintptr_t)s->ssi_addr;
+        return;
+    }
+    info->si_pid = (pid_t)s->ssi_pid;
+    info->si_uid = (uid_t)s->ssi_uid;
+    if (info->si_signo == SIGCHLD)
+        info->si_status = s->ssi_status;
+    else
+        info->si_value.sival_ptr = (void *)(uintptr_t)s->ssi_ptr;
+}
+
+/* Take one pending signal of set, waiting green on a signalfd until one
+ * comes or deadline. Returns the signal, -EAGAIN at deadline, -EINTR. */
+GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline)
+{
+    int fd = (int)syscall(SYS_signalfd4, -1, set, (size_t)8, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    struct signalfd_siginfo s;
+    int r = 0;
+    while (r >= 0) {
+        long n = syscall(SYS_read, fd, &s, sizeof s);
+        if (n == (long)sizeof s) {
+            r = (int)s.ssi_signo;
+            if (info)
+                fill_info(info, &s);
+            break;
+        }
+        r = n < 0 && errno != EAGAIN ? -errno : green_fd_wait(fd, GREEN_IN, deadline);
+    }
+    green_fd_close(fd);
+    syscall(SYS_close, fd);
+    return r == -ETIMEDOUT ? -EAGAIN : r;
+}
+
+/* Each waits green for a signal of set (which the caller blocks, as
+ * POSIX asks). sigwait returns the error number and never EINTR. */
+PRELOAD_EXPORT int sigwait(const sigset_t *set, int *sig)
+{
+    if (!preload_should_wait())
+        return real_sigwait(set, sig);
+    int r;
+    while ((r = wait_set(set, NULL, GREEN_NEVER)) == -EINTR)
+        ;
+    if (r < 0)
+        return -r;
+    *sig = r;
+    return 0;
+}
+
+PRELOAD_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+    if (!preload_should_wait())
+        return real_sigwaitinfo(set, info);
+    int r = wait_set(set, info, GREEN_NEVER);
+    return r < 0 ? preload_fail(r) : r;
+}
+
+PRELOAD_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
+{
+    if (!preload_should_wait() || (ts && !preload_ts_valid(ts)))
+        return real_sigtimedwait(set, info, ts);
+    int r = wait_set(set, info, ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER);
+    return r < 0 ? preload_fail(r) : r;
+}

@@ -1,0 +1,205 @@
+/* test_threads.c: pthreads, C11 threads, C++ std::thread and Python's
+ * threading under libgreen: the same results as natively, on one OS
+ * thread, with waits that overlap instead of serialising. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "run.h"
+
+#define TIMEOUT 120
+#define RUN_LIMIT 60
+#define PYTHON "/usr/bin/python3"
+
+static void run_ok(struct run_result *r, int preload, const char *const argv[])
+{
+    int rc = run_prog(r, preload, argv, NULL, RUN_LIMIT);
+    cr_assert_eq(rc, 0, "%s %s did not finish: %s", argv[0], preload ? "(preloaded)" : "(native)",
+                 r->err);
+}
+
+/* Same stdout, stderr and status natively and under the shim; with
+ * one_thread, the shim's output (which prints Threads:) shows one. */
+static void assert_same(const char *const argv[], int one_thread)
+{
+    struct run_result nat, shim;
+    run_ok(&nat, 0, argv);
+    run_ok(&shim, 1, argv);
+    cr_expect_eq(shim.status, nat.status, "%s: status %#x under libgreen, %#x natively", argv[0],
+                 shim.status, nat.status);
+    cr_expect_str_eq(shim.out, nat.out, "%s: stdout differs.\n--- native:\n%s--- libgreen:\n%s",
+                     argv[0], nat.out, shim.out);
+    cr_expect_str_eq(shim.err, nat.err, "%s: stderr differs.\n--- native:\n%s--- libgreen:\n%s",
+                     argv[0], nat.err, shim.err);
+    cr_expect(WIFEXITED(nat.status) && WEXITSTATUS(nat.status) == 0,
+              "%s failed natively (status %#x): %s", argv[0], nat.status, nat.err);
+    if (one_thread)
+        cr_expect(strstr(shim.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", shim.out);
+    run_free(&nat);
+    run_free(&shim);
+}
+
+Test(threads, sync_objects_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"threads_sync", NULL}, 0);
+}
+
+Test(threads, c11_threads_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"threads_c11", "-t", NULL}, 1);
+}
+
+Test(threads, cxx_std_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"threads_cxx", "-t", NULL}, 1);
+}
+
+/* ---- Python (Debian's python3; scripts/setup installs it) ---------------- */
+
+static int have_python(void)
+{
+    return access(PYTHON, X_OK) == 0;
+}
+
+static struct run_result py(int preload, const char *script)
+{
+    struct run_result r;
+    const char *const argv[] = {PYTHON, "-c", script, NULL};
+    run_ok(&r, preload, argv);
+    cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "python3 status %#x: %s",
+              r.status, r.err);
+    return r;
+}
+
+#define PY_THREADS "print([l for l in open('/proc/self/status') if l.startswith('Threads')][0])\n"
+
+/* 500 threads sleeping 1 s each overlap: about 1 s, not 500. */
+Test(threads, python_500_sleepers_overlap_on_one_os_thread, .timeout = TIMEOUT)
+{
+    if (!have_python())
+        cr_skip_test("no " PYTHON);
+    struct run_result r = py(1, "import threading, time\n"
+                                "ts = [threading.Thread(target=time.sleep, args=(1,))"
+                                " for _ in range(500)]\n"
+                                "for t in ts: t.start()\n"
+                                "for t in ts: t.join()\n" PY_THREADS);
+    cr_expect(strstr(r.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", r.out);
+    cr_expect_lt(r.elapsed, 5.0, "500 sleeps of 1 s took %.1f s", r.elapsed);
+    cr_expect_geq(r.elapsed, 1.0, "the sleeps ended early (%.2f s)", r.elapsed);
+    run_free(&r);
+}
+
+/* queue.Queue: 50 producers and 50 consumers pass 100,000 items. */
+Test(threads, python_queue_producers_consumers_sum_exactly, .timeout = TIMEOUT)
+{
+    if (!have_python())
+        cr_skip_test("no " PYTHON);
+    struct run_result r = py(1, "import threading, queue\n"
+                                "q = queue.Queue(maxsize=1000); N = 100000; P = 50\n"
+                                "sums = []; lock = threading.Lock()\n"
+                                "def prod(i):\n"
+                                "    for v in range(i, N, P): q.put(v)\n"
+                                "def cons():\n"
+                                "    s = 0\n"
+                                "    while (v := q.get()) is not None: s += v\n"
+                                "    with lock: sums.append(s)\n"
+                                "ps = [threading.Thread(target=prod, args=(i,)) for i in range(P)]\n"
+                                "cs = [threading.Thread(target=cons) for _ in range(50)]\n"
+                                "for t in ps + cs: t.start()\n"
+                                "for t in ps: t.join()\n"
+                                "for _ in cs: q.put(None)\n"
+                                "for t in cs: t.join()\n"
+                                "print('sum', sum(sums), sum(sums) == N * (N - 1) // 2)\n" PY_THREADS);
+    cr_expect(strstr(r.out, "sum 4999950000 True\n") != NULL, "wrong sum:\n%s", r.out);
+    cr_expect(strstr(r.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", r.out);
+    run_free(&r);
+}
+
+/* socketserver.ThreadingTCPServer under libgreen serves 1,000 clients
+ * that connect at once (threads of a native python3 process); every
+ * reply is checked. The server prints its port, serves, then prints its
+ * OS thread count. */
+static const char server_py[] =
+    "import socketserver, sys, threading, time\n"
+    "class H(socketserver.BaseRequestHandler):\n"
+    "    def handle(self):\n"
+    "        data = b''\n"
+    "        while not data.endswith(b'\\n'):\n"
+    "            d = self.request.recv(4096)\n"
+    "            if not d: return\n"
+    "            data += d\n"
+    "        self.request.sendall(b'echo:' + data)\n"
+    "class S(socketserver.ThreadingTCPServer):\n"
+    "    daemon_threads = True\n"
+    "    request_queue_size = 2048\n"
+    "srv = S(('127.0.0.1', 0), H)\n"
+    "print(srv.server_address[1], flush=True)\n"
+    "for _ in range(1000): srv.handle_request()\n"
+    "while threading.active_count() > 1: time.sleep(0.01)\n" PY_THREADS;
+
+static const char client_py[] =
+    "import socket, sys, threading\n"
+    "port = int(sys.stdin.readline()); n = 1000; bad = []\n"
+    "go = threading.Barrier(n)\n"
+    "def run(i):\n"
+    "    s = socket.create_connection(('127.0.0.1', port)); go.wait()\n"
+    "    msg = ('client %d\\n' % i).encode(); s.sendall(msg); got = b''\n"
+    "    while not got.endswith(b'\\n'):\n"
+    "        d = s.recv(4096)\n"
+    "        if not d: break\n"
+    "        got += d\n"
+    "    if got != b'echo:' + msg: bad.append(i)\n"
+    "    s.close()\n"
+    "ts = [threading.Thread(target=run, args=(i,)) for i in range(n)]\n"
+    "for t in ts: t.start()\n"
+    "for t in ts: t.join()\n"
+    "print('bad', len(bad))\n";
+
+Test(threads, python_threading_tcp_server_serves_1000_clients, .timeout = TIMEOUT)
+{
+    if (!have_python())
+        cr_skip_test("no " PYTHON);
+    /* The server runs under the shim with its stdout on a pipe; the
+     * client gets the port line on its stdin. */
+    int p[2];
+    cr_assert_eq(pipe(p), 0);
+    pid_t srv = fork();
+    cr_assert_neq(srv, -1);
+    if (srv == 0) {
+        dup2(p[1], 1);
+        close(p[0]);
+        close(p[1]);
+        setenv("LD_PRELOAD", run_env("GREEN_LIB"), 1);
+        alarm(RUN_LIMIT);
+        execl(PYTHON, PYTHON, "-c", server_py, (char *)NULL);
+        _exit(127);
+    }
+    close(p[1]);
+    FILE *f = fdopen(p[0], "r");
+    char port[32] = "", tail[256] = "";
+    cr_assert(fgets(port, sizeof port, f) != NULL, "the server printed no port");
+    struct run_result c;
+    const char *const argv[] = {PYTHON, "-c", client_py, NULL};
+    int rc = run_prog_in(&c, 0, argv, NULL, RUN_LIMIT, port, strlen(port));
+    cr_expect_eq(rc, 0, "client did not finish: %s", c.err);
+    cr_expect_str_eq(c.out, "bad 0\n", "clients: %s %s", c.out, c.err);
+    size_t n = fread(tail, 1, sizeof tail - 1, f);
+    tail[n] = '\0';
+    fclose(f);
+    int st;
+    cr_assert_eq(waitpid(srv, &st, 0), srv);
+    cr_expect(WIFEXITED(st) && WEXITSTATUS(st) == 0, "server status %#x", st);
+    cr_expect(strstr(tail, "Threads:\t1\n") != NULL, "server not on one OS thread: %s", tail);
+    run_free(&c);
+}
+
+Test(threads, deferred_cancellation_and_cleanup_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"threads_cancel", NULL}, 0);
+}
