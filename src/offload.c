@@ -142,6 +142,7 @@ int green_offload(void (*fn)(void *), void *arg)
         return 0;
     }
     struct job j = {.fn = fn, .arg = arg, .t = green__current, .done = {.fn = job_done}};
+    green__stats.offloaded++;
     lock();
     if (pool.tail)
         pool.tail->next = &j;

@@ -86,6 +86,20 @@ Test(diag, stats_at_exit_count_threads_and_suspensions_by_call, .timeout = 60)
     run_free(&r);
 }
 
+Test(diag, stats_count_calls_run_on_helper_threads, .timeout = 60)
+{
+    struct run_result r;
+    const char *argv[] = {"lookups", NULL};
+    const char *env[] = {"GREEN_STATS=1", NULL};
+    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    unsigned long n = 0;
+    const char *line = strstr(r.err, "offloaded");
+    cr_assert(line && sscanf(line, "offloaded %lu calls", &n) == 1 && n > 0,
+              "no offloaded calls counted:\n%s", r.err);
+    HAS_LINE(r.err, "helper thread");
+    run_free(&r);
+}
+
 Test(diag, stats_go_to_the_file_named, .timeout = 60)
 {
     char path[] = "/tmp/green-stats-XXXXXX";
