@@ -71,14 +71,7 @@ PRELOAD_EXPORT int fcntl(int fd, int cmd, ...)
 }
 
 /* The same as fcntl (glibc's name for it with 64-bit offsets). */
-PRELOAD_EXPORT int fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    return do_fcntl(fd, cmd, arg);
-}
+PRELOAD_EXPORT int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
 
 /* Never waits. FIONBIO records the program's O_NONBLOCK and keeps
  * libgreen's hidden one; other requests pass through. */
