@@ -49,6 +49,7 @@
     X(ssize_t, splice,                                                                            \
       (int in, loff_t *inoff, int out, loff_t *outoff, size_t n, unsigned int fl),                \
       (in, inoff, out, outoff, n, fl), NULL)                                                      \
+    X(ssize_t, tee, (int in, int out, size_t n, unsigned int fl), (in, out, n, fl), NULL)         \
     X(int, close_range, (unsigned int lo, unsigned int hi, int fl), (lo, hi, fl), NULL)           \
     X(void, closefrom, (int lo), (lo), NULL)                                                      \
     X(int, dup, (int fd), (fd), NULL)                                                             \

@@ -9,6 +9,8 @@
 #endif
 #include "run.h"
 
+#include <criterion/criterion.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -288,4 +290,36 @@ void run_free(struct run_result *r)
     free(r->out);
     free(r->err);
     memset(r, 0, sizeof *r);
+}
+
+/* ---- comparing a native and a shim run (criterion) --------------------- */
+
+void run_must_finish(struct run_result *r, int preload, const char *const argv[],
+                     const char *const extra_env[], int limit_s)
+{
+    int rc = run_prog(r, preload, argv, extra_env, limit_s);
+    cr_assert_eq(rc, 0, "%s %s did not finish: %s", argv[1] ? argv[1] : argv[0],
+                 preload ? "(preloaded)" : "(native)", r->err);
+}
+
+void run_expect_same(const char *const argv[], const char *const extra_env[], int limit_s,
+                     struct run_result *shim_out)
+{
+    struct run_result nat, shim;
+    const char *what = argv[1] ? argv[1] : argv[0];
+    run_must_finish(&nat, 0, argv, extra_env, limit_s);
+    run_must_finish(&shim, 1, argv, extra_env, limit_s);
+    cr_expect_eq(shim.status, nat.status, "%s: status %#x under libgreen, %#x natively", what,
+                 shim.status, nat.status);
+    cr_expect_str_eq(shim.out, nat.out, "%s: stdout differs.\n--- native:\n%s--- libgreen:\n%s",
+                     what, nat.out, shim.out);
+    cr_expect_str_eq(shim.err, nat.err, "%s: stderr differs.\n--- native:\n%s--- libgreen:\n%s",
+                     what, nat.err, shim.err);
+    cr_expect(WIFEXITED(nat.status) && WEXITSTATUS(nat.status) == 0,
+              "%s failed natively (status %#x): %s", what, nat.status, nat.err);
+    run_free(&nat);
+    if (shim_out)
+        *shim_out = shim;
+    else
+        run_free(&shim);
 }

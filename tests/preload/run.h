@@ -46,6 +46,15 @@ int run_prog(struct run_result *r, int preload, const char *const argv[],
 int run_prog_in(struct run_result *r, int preload, const char *const argv[],
                 const char *const extra_env[], int timeout_s, const char *in, size_t in_len);
 
+/* For criterion tests: run_prog, failing the current test when the
+ * program could not be run to its end within limit_s. */
+void run_must_finish(struct run_result *r, int preload, const char *const argv[],
+                     const char *const extra_env[], int limit_s);
+/* For criterion tests: run argv natively and under the shim and expect
+ * the same status, stdout and stderr, and success natively. With shim
+ * non-NULL, it gets the shim's run for more checks (run_free it). */
+void run_expect_same(const char *const argv[], const char *const extra_env[], int limit_s,
+                     struct run_result *shim);
 /* Free the buffers of r (r itself is the caller's) and zero it. */
 void run_free(struct run_result *r);
 

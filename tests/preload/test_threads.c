@@ -19,29 +19,17 @@
 
 static void run_ok(struct run_result *r, int preload, const char *const argv[])
 {
-    int rc = run_prog(r, preload, argv, NULL, RUN_LIMIT);
-    cr_assert_eq(rc, 0, "%s %s did not finish: %s", argv[0], preload ? "(preloaded)" : "(native)",
-                 r->err);
+    run_must_finish(r, preload, argv, NULL, RUN_LIMIT);
 }
 
 /* Same stdout, stderr and status natively and under the shim; with
  * one_thread, the shim's output (which prints Threads:) shows one. */
 static void assert_same(const char *const argv[], int one_thread)
 {
-    struct run_result nat, shim;
-    run_ok(&nat, 0, argv);
-    run_ok(&shim, 1, argv);
-    cr_expect_eq(shim.status, nat.status, "%s: status %#x under libgreen, %#x natively", argv[0],
-                 shim.status, nat.status);
-    cr_expect_str_eq(shim.out, nat.out, "%s: stdout differs.\n--- native:\n%s--- libgreen:\n%s",
-                     argv[0], nat.out, shim.out);
-    cr_expect_str_eq(shim.err, nat.err, "%s: stderr differs.\n--- native:\n%s--- libgreen:\n%s",
-                     argv[0], nat.err, shim.err);
-    cr_expect(WIFEXITED(nat.status) && WEXITSTATUS(nat.status) == 0,
-              "%s failed natively (status %#x): %s", argv[0], nat.status, nat.err);
+    struct run_result shim;
+    run_expect_same(argv, NULL, RUN_LIMIT, &shim);
     if (one_thread)
         cr_expect(strstr(shim.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", shim.out);
-    run_free(&nat);
     run_free(&shim);
 }
 

@@ -28,8 +28,10 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -69,7 +71,10 @@ static int idle_pipe[2];
 static void *idle(void *arg)
 {
     char c;
+    sigset_t all;
     (void)arg;
+    sigfillset(&all); /* signals go to main, natively too */
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
         ;
     return NULL;
@@ -472,6 +477,370 @@ static void case_epoll_loops(void)
     printf("epoll loops: %ld round trips, %ld served\n", ok, done);
 }
 
+/* ---- sendfile, splice, tee ------------------------------------------------ */
+
+#define FILE_SIZE (1024 * 1024)
+
+/* A temporary file of FILE_SIZE bytes in a known pattern, unlinked. */
+static int pattern_file(void)
+{
+    char path[] = "/tmp/io_calls.XXXXXX";
+    int fd = mkstemp(path);
+    unlink(path);
+    unsigned char *b = malloc(FILE_SIZE);
+    for (size_t i = 0; i < FILE_SIZE; i++)
+        b[i] = (unsigned char)(i * 13 + (i >> 10));
+    if (fd < 0 || write(fd, b, FILE_SIZE) != FILE_SIZE)
+        abort();
+    free(b);
+    lseek(fd, 0, SEEK_SET);
+    return fd;
+}
+
+static long pos(int fd)
+{
+    return (long)lseek(fd, 0, SEEK_CUR);
+}
+
+/* Fill socket fd until it would block; the bytes it took. */
+static long fill(int fd)
+{
+    static char junk[4096];
+    long n = 0, r;
+    while ((r = send(fd, junk, sizeof junk, MSG_DONTWAIT)) > 0)
+        n += r;
+    return n;
+}
+
+struct sf_job {
+    int out, in;
+    size_t n;
+    long r;
+};
+
+static void *sendfile_job(void *arg)
+{
+    struct sf_job *j = arg;
+    j->r = sendfile(j->out, j->in, NULL, j->n);
+    return NULL;
+}
+
+static void *echo_once(void *arg)
+{
+    int *p = arg;
+    char c;
+    if (read(p[0], &c, 1) == 1)
+        write(p[1], &c, 1);
+    return NULL;
+}
+
+/* sendfile to sockets and pipes: all of a blocking socket's count, what
+ * fits in a pipe, offsets and file positions, the errors; a sendfile to
+ * a full socket waits while the others run. */
+static void case_sendfile(void)
+{
+    int f = pattern_file(), sv[2], p[2];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    int small = 8192;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    struct stream s = {.fd = sv[1]};
+    pthread_t t;
+    spawn(drain, &s, &t);
+    SHOW(sendfile(sv[0], f, NULL, FILE_SIZE));
+    printf("position %ld\n", pos(f));
+    off_t off = 1000;
+    SHOW(sendfile64(sv[0], f, &off, 5000));
+    printf("offset %ld position %ld\n", (long)off, pos(f));
+    off = FILE_SIZE - 10;
+    SHOW(sendfile(sv[0], f, &off, 100));
+    printf("offset %ld\n", (long)off);
+    SHOW(sendfile(sv[0], f, NULL, 100));
+    shutdown(sv[0], SHUT_WR);
+    join(t);
+    printf("drained %zu bytes, sum %08x\n", s.n, s.sum);
+    close(sv[0]), close(sv[1]);
+
+    pipe(p);
+    off = 0;
+    SHOW(sendfile(p[1], f, &off, FILE_SIZE)); /* what fits: the pipe is empty */
+    printf("offset %ld\n", (long)off);
+    s = (struct stream){.fd = p[0]};
+    spawn(drain, &s, &t);
+    long r = sendfile(p[1], f, &off, FILE_SIZE);
+    printf("sendfile to a full pipe, after room: %d, offset moved %d\n", r > 0 && r <= 65536,
+           off == 65536 + r);
+    close(p[1]);
+    join(t);
+    printf("pipe drained all: %d\n", s.n == (size_t)off);
+    close(p[0]);
+
+    /* A sendfile to a full socket waits; others run meanwhile. */
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    long filled = fill(sv[0]);
+    lseek(f, 0, SEEK_SET);
+    struct sf_job j = {.out = sv[0], .in = f, .n = 100000};
+    pthread_t tj, te;
+    spawn(sendfile_job, &j, &tj);
+    int ping[2], pong[2], ends[2];
+    pipe(ping), pipe(pong);
+    ends[0] = ping[0], ends[1] = pong[1];
+    spawn(echo_once, ends, &te);
+    char c = 'e';
+    write(ping[1], &c, 1);
+    SHOW(read(pong[0], &c, 1)); /* another thread ran while sendfile waits */
+    join(te);
+    s = (struct stream){.fd = sv[1]};
+    shutdown(sv[1], SHUT_WR);
+    pthread_t td;
+    spawn(drain, &s, &td);
+    join(tj);
+    shutdown(sv[0], SHUT_WR);
+    join(td);
+    printf("sendfile to a full socket: %ld, drained %d\n", j.r, s.n == (size_t)(filled + j.r));
+    printf("position %ld\n", pos(f));
+    close(sv[0]), close(sv[1]), close(ping[0]), close(ping[1]), close(pong[0]), close(pong[1]);
+
+    /* The program's O_NONBLOCK, closed peer, bad input. */
+    socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sv);
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    fill(sv[0]);
+    SHOW(sendfile(sv[0], f, NULL, 10));
+    close(sv[1]);
+    signal(SIGPIPE, SIG_IGN);
+    SHOW(sendfile(sv[0], f, NULL, 10));
+    close(sv[0]);
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe(p);
+    int wr = open("/dev/null", O_WRONLY), dir = open("/", O_RDONLY);
+    off = -1;
+    SHOW(sendfile(sv[0], f, &off, 10));
+    SHOW(sendfile(sv[0], -1, NULL, 10));
+    SHOW(sendfile(-1, f, NULL, 10));
+    SHOW(sendfile(sv[0], wr, NULL, 10));
+    SHOW(sendfile(sv[0], p[0], NULL, 10));
+    SHOW(sendfile(sv[0], dir, NULL, 10));
+    SHOW(sendfile(sv[0], f, bad_ptr, 10));
+    SHOW(sendfile(p[0], f, NULL, 10));
+    SHOW(sendfile(sv[0], f, NULL, 0));
+    SHOW(sendfile(sv[0], f, NULL, (size_t)-1));
+    close(wr), close(dir), close(p[0]), close(p[1]), close(sv[0]), close(sv[1]), close(f);
+}
+
+static void case_splice(void)
+{
+    int f = pattern_file(), sv[2], p[2], q[2];
+    char buf[4096];
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    pipe(p), pipe(q);
+    pthread_t t;
+    /* pipe to socket, socket to pipe, each waiting for its input */
+    spawn(write_after, (void *)(intptr_t)p[1], &t);
+    SHOW(splice(p[0], NULL, sv[0], NULL, 100, 0));
+    join(t);
+    spawn(write_after, (void *)(intptr_t)sv[1], &t);
+    SHOW(splice(sv[0], NULL, q[1], NULL, 100, 0));
+    join(t);
+    SHOW(read(q[0], buf, sizeof buf));
+    SHOW(read(sv[1], buf, sizeof buf));
+    /* a whole pipe's worth to a small socket buffer: all of it goes */
+    int small = 8192;
+    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    off_t off = 0;
+    SHOW(sendfile(p[1], f, &off, 65536));
+    struct stream s = {.fd = sv[1]};
+    spawn(drain, &s, &t);
+    SHOW(splice(p[0], NULL, sv[0], NULL, 100000, SPLICE_F_MORE));
+    shutdown(sv[0], SHUT_WR);
+    join(t);
+    printf("drained %zu bytes, sum %08x\n", s.n, s.sum);
+    /* file to pipe at an offset and at the position, pipe to pipe, tee */
+    loff_t lo = 10;
+    SHOW(splice(f, &lo, p[1], NULL, 100, 0));
+    printf("offset %ld position %ld\n", (long)lo, pos(f));
+    SHOW(splice(f, NULL, p[1], NULL, 50, 0));
+    printf("position %ld\n", pos(f));
+    SHOW(tee(p[0], q[1], 1000, 0));
+    SHOW(splice(p[0], NULL, q[1], NULL, 1000, 0));
+    SHOW(read(q[0], buf, sizeof buf));
+    spawn(write_after, (void *)(intptr_t)p[1], &t);
+    SHOW(splice(p[0], NULL, q[1], NULL, 1000, 0));
+    join(t);
+    spawn(write_after, (void *)(intptr_t)p[1], &t);
+    SHOW(tee(p[0], q[1], 1000, 0));
+    join(t);
+    SHOW(read(q[0], buf, sizeof buf));
+    SHOW(read(p[0], buf, sizeof buf));
+    /* a full output pipe waits for room */
+    fcntl(q[1], F_SETPIPE_SZ, 4096);
+    long full = 0, r;
+    fcntl(q[1], F_SETFL, O_NONBLOCK);
+    while ((r = write(q[1], buf, sizeof buf)) > 0)
+        full += r;
+    fcntl(q[1], F_SETFL, 0);
+    write(p[1], "z", 1);
+    s = (struct stream){.fd = q[0]};
+    spawn(drain, &s, &t);
+    SHOW(splice(p[0], NULL, q[1], NULL, 1, 0));
+    close(q[1]);
+    join(t);
+    printf("pipe drained %d\n", s.n == (size_t)full + 1);
+    pipe(q);
+    /* the program's flags, bad input */
+    SHOW(splice(p[0], NULL, q[1], NULL, 10, SPLICE_F_NONBLOCK));
+    SHOW(tee(p[0], q[1], 10, SPLICE_F_NONBLOCK));
+    fcntl(p[0], F_SETFL, O_NONBLOCK);
+    SHOW(splice(p[0], NULL, sv[1], NULL, 10, 0));
+    fcntl(p[0], F_SETFL, 0);
+    SHOW(splice(sv[0], NULL, sv[1], NULL, 10, 0));
+    SHOW(splice(-1, NULL, q[1], NULL, 10, 0));
+    SHOW(splice(p[0], NULL, -1, NULL, 10, 0));
+    lo = 0;
+    SHOW(splice(p[0], &lo, q[1], NULL, 10, 0));
+    lo = -1;
+    SHOW(splice(f, &lo, q[1], NULL, 10, 0));
+    SHOW(splice(p[0], NULL, q[1], NULL, 0, 0));
+    SHOW(tee(f, q[1], 10, 0));
+    SHOW(tee(p[0], p[0], 10, 0));
+    SHOW(splice(p[0], NULL, q[1], NULL, 10, 0xff00));
+    close(sv[0]), close(sv[1]), close(p[0]), close(p[1]), close(q[0]), close(q[1]), close(f);
+}
+
+/* ---- a thread left alone, signals during a read -------------------------- */
+
+static pthread_t idle_thread;
+
+static void idle_start(void)
+{
+    spawn(idle, NULL, &idle_thread);
+}
+
+static void idle_stop(void)
+{
+    write(idle_pipe[1], "x", 1);
+    join(idle_thread);
+}
+
+/* Returns once process pid sleeps in the kernel (its main thread's
+ * state is S): the caller is then sure pid is blocked in its call. */
+static void until_sleeping(pid_t pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    for (;;) {
+        int fd = open(path, O_RDONLY);
+        ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (n <= 0)
+            _exit(3);
+        buf[n] = 0;
+        char *st = strrchr(buf, ')');
+        if (st && st[1] == ' ' && st[2] == 'S')
+            return;
+        sched_yield();
+    }
+}
+
+/* A child that waits for a byte on go, then for the parent to sleep,
+ * then runs fn. */
+static pid_t child_after_go(int go, void (*fn)(pid_t parent))
+{
+    pid_t parent = getpid(), pid = fork();
+    if (pid == 0) {
+        char c;
+        if (read(go, &c, 1) != 1)
+            _exit(2);
+        until_sleeping(parent);
+        fn(parent);
+        _exit(0);
+    }
+    return pid;
+}
+
+static void connect_and_say(pid_t parent)
+{
+    (void)parent;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(fd, (struct sockaddr *)&server, sizeof server) == 0)
+        write(fd, "k", 1);
+    close(fd);
+}
+
+/* After a green accept (while another thread lived) left libgreen's
+ * hidden O_NONBLOCK on the listening socket, an accept by a thread that
+ * is now alone still blocks until a connection comes. */
+static void case_accept_alone(void)
+{
+    int lfd = listener(&server), go[2];
+    pthread_t t;
+    spawn(client, NULL, &t);
+    int fd = accept(lfd, NULL, NULL);
+    send(fd, "first", 5, 0);
+    join(t);
+    puts(client_got);
+    close(fd);
+    idle_stop();
+    pipe(go);
+    pid_t pid = child_after_go(go[0], connect_and_say);
+    write(go[1], "g", 1);
+    fd = accept(lfd, NULL, NULL);
+    printf("accept alone: %d %s\n", fd >= 0, fd < 0 ? strerrorname_np(errno) : "");
+    char c = 0;
+    SHOW(read(fd, &c, 1));
+    printf("got %c\n", c);
+    SHOW(fcntl(lfd, F_GETFL) & O_NONBLOCK);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child status %d\n", status);
+    close(fd), close(lfd), close(go[0]), close(go[1]);
+    idle_start();
+}
+
+static int data_pipe[2], ack_pipe[2];
+
+static void on_usr1(int sig)
+{
+    (void)sig;
+    write(ack_pipe[1], "a", 1);
+}
+
+/* Signal the parent, wait until its handler ran, then send the data. */
+static void signal_then_data(pid_t parent)
+{
+    char c;
+    kill(parent, SIGUSR1);
+    if (read(ack_pipe[0], &c, 1) != 1)
+        _exit(4);
+    write(data_pipe[1], "d", 1);
+}
+
+/* A read blocked on a pipe and interrupted by a handler: it resumes and
+ * returns the data with SA_RESTART, fails with EINTR without. */
+static void case_read_intr(void)
+{
+    for (int restart = 1; restart >= 0; restart--) {
+        struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGUSR1, &sa, NULL);
+        int go[2];
+        pipe(data_pipe), pipe(ack_pipe), pipe(go);
+        pid_t pid = child_after_go(go[0], signal_then_data);
+        write(go[1], "g", 1);
+        char c = 0;
+        printf("SA_RESTART %d: ", restart);
+        SHOW(read(data_pipe[0], &c, 1));
+        if (c != 'd')
+            SHOW(read(data_pipe[0], &c, 1));
+        printf("got %c\n", c);
+        int status;
+        waitpid(pid, &status, 0);
+        printf("child status %d\n", status);
+        close(go[0]), close(go[1]), close(data_pipe[0]), close(data_pipe[1]);
+        close(ack_pipe[0]), close(ack_pipe[1]);
+    }
+    signal(SIGUSR1, SIG_DFL);
+}
+
 /* Under libgreen only: close of a fd another thread waits on wakes it
  * with EBADF. */
 static void *reader(void *arg)
@@ -526,15 +895,16 @@ static const struct {
     {"bad", case_bad, 1},           {"poll", case_poll, 1},
     {"stdio", case_stdio, 1},       {"epoll_loops", case_epoll_loops, 1},
     {"closeall", case_closeall, 1}, {"closewait", case_closewait, 0},
-    {"stdin", case_stdin, 0},
+    {"stdin", case_stdin, 0},       {"sendfile", case_sendfile, 1},
+    {"splice", case_splice, 1},     {"accept_alone", case_accept_alone, 1},
+    {"read_intr", case_read_intr, 1},
 };
 
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
     pipe(idle_pipe);
-    pthread_t t;
-    spawn(idle, NULL, &t);
+    idle_start();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int run = argc == 1 && cases[i].by_default;
         for (int a = 1; a < argc; a++)
@@ -544,7 +914,6 @@ int main(int argc, char **argv)
             cases[i].fn();
         }
     }
-    write(idle_pipe[1], "x", 1);
-    join(t);
+    idle_stop();
     return 0;
 }
