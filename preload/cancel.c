@@ -12,7 +12,10 @@
  * Cancellation is deferred: pthread_cancel marks the target and
  * interrupts its green wait; the target acts on it at the next
  * cancellation point libgreen sees (pthread_testcancel, condition and
- * semaphore waits, joins, sleeps). */
+ * semaphore waits, joins, sleeps, and the waits of fd calls and of the
+ * poll family). A wait is a cancellation point before it starts (the
+ * cancel may have come while the thread was ready, not waiting, so
+ * nothing interrupted it) and when it returns -EINTR (green_interrupt). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -73,13 +76,24 @@ PRELOAD_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
     pthr_exit(p->retval);
 }
 
-void pthr_testcancel(void)
+int pthr_cancel_due(void)
 {
     if (!green_self())
-        return;
+        return 0;
     struct pthr *p = pthr_self();
-    if (p->cancel_pending && p->cancel_state == PTHREAD_CANCEL_ENABLE && !p->exiting)
+    return p && p->cancel_pending && p->cancel_state == PTHREAD_CANCEL_ENABLE && !p->exiting;
+}
+
+void pthr_testcancel(void)
+{
+    if (pthr_cancel_due())
         pthr_exit(PTHREAD_CANCELED);
+}
+
+void pthr_cancel_point(int r)
+{
+    if (r == 0 || r == -EINTR)
+        pthr_testcancel();
 }
 
 PRELOAD_EXPORT void pthread_testcancel(void)

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fd.h"
+#include "pthr.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -266,12 +267,34 @@ static int64_t deadline_of(const struct green_fdinfo *fi, int events)
     return t > 0 ? preload_deadline_after(t) : GREEN_NEVER;
 }
 
+/* A pending cancellation ends the thread here: io_run's copy of the iov
+ * goes first. */
+static void io_cancel_point(struct io *io)
+{
+    if (pthr_cancel_due()) {
+        free(io->owned);
+        io->owned = NULL;
+        pthr_testcancel();
+    }
+}
+
+/* The wait of a blocking fd call: a cancellation point before it starts
+ * and when interrupted, as glibc's read or send. */
+GREEN_YIELDS static int io_wait(struct io *io, int64_t deadline)
+{
+    io_cancel_point(io);
+    int w = green_fd_wait(io->fd, io->events, deadline);
+    if (w == -EINTR)
+        io_cancel_point(io);
+    return w;
+}
+
 /* Where the kernel has no non-blocking form (ttys, some devices): wait
  * until ready, then make the call as the program did. */
 GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *fi)
 {
     if (!fd_nonblock(io->fd, fi)) {
-        int w = green_fd_wait(io->fd, io->events, GREEN_NEVER);
+        int w = io_wait(io, GREEN_NEVER);
         if (w < 0 && w != -EPERM)
             return w;
     }
@@ -295,7 +318,7 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
             return r;
         if (!deadline)
             deadline = deadline_of(fi, io->events);
-        int w = green_fd_wait(io->fd, io->events, deadline);
+        int w = io_wait(io, deadline);
         /* signal(7): SA_RESTART resumes the call, unless it has a
          * socket timeout. */
         if (w == -EINTR && deadline == GREEN_NEVER && green_intr_restart())

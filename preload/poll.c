@@ -13,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fd.h"
+#include "pthr.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +49,16 @@ static int add(struct pw *p, size_t cap, int fd, int events)
     return 0;
 }
 
+/* A cancellation ends the thread here: let go of the fds array first. */
+static void cancel_point(struct pw *p, int w)
+{
+    if ((w == 0 || w == -EINTR) && pthr_cancel_due()) {
+        if (p->fds != p->local)
+            free(p->fds);
+        pthr_testcancel();
+    }
+}
+
 /* Ask the kernel until something is ready or deadline passes, waiting
  * green in between. Returns its count, 0 at the deadline, or -errno. */
 GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
@@ -58,7 +69,9 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
             break;
         if (!p->fds && (r = p->build(p)) < 0)
             break;
+        cancel_point(p, 0);
         int w = green_fd_wait_many(p->fds, p->n, deadline);
+        cancel_point(p, w);
         if (w < 0 && w != -ETIMEDOUT) {
             r = w;
             break;

@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #endif
 #include "fd.h"
+#include "pthr.h"
 
 #include <fcntl.h>
 
@@ -199,9 +200,11 @@ GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa,
         int w;
         if (r == -EAGAIN)
             w = green_sleep_until(preload_deadline_after(1000000));
-        else if (r == -EINPROGRESS || r == -EALREADY)
+        else if (r == -EINPROGRESS || r == -EALREADY) {
+            pthr_cancel_point(0); /* connect is a cancellation point */
             w = green_fd_wait(fd, GREEN_OUT, deadline);
-        else
+            pthr_cancel_point(w);
+        } else
             return r;
         if (w == -ETIMEDOUT || (w >= 0 && deadline != GREEN_NEVER && green_now() >= deadline))
             return -EINPROGRESS;

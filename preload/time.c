@@ -5,11 +5,13 @@
  * sleeps on when the target is not reached yet (CLOCK_REALTIME moved
  * back, CLOCK_BOOTTIME that counted a suspend). A sleep already over
  * still yields once: programs spin on usleep(0) waiting for another
- * thread, which must get to run. */
+ * thread, which must get to run. Every sleep is a cancellation point
+ * (pthr_cancel_point), before it starts and when interrupted. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "preload.h"
+#include "pthr.h"
 
 #include <unistd.h>
 
@@ -30,12 +32,14 @@ static int64_t clock_ns(clockid_t c)
 GREEN_YIELDS static int sleep_until_on(clockid_t c, int64_t target)
 {
     int64_t left = target - clock_ns(c);
+    pthr_cancel_point(0);
     if (left <= 0) {
         green_yield();
         return 0;
     }
     for (; left > 0; left = target - clock_ns(c)) {
         int r = green_sleep_until(preload_deadline_after(left));
+        pthr_cancel_point(r);
         if (r < 0)
             return r;
     }
