@@ -61,7 +61,8 @@ static inline int preload_green(void)
  * thread: on a green thread, with someone else to run meanwhile. */
 static inline int preload_should_wait(void)
 {
-    return preload_green() && green_others_exist();
+    preload_ensure();
+    return green_worth_waiting();
 }
 
 /* ---- errors ------------------------------------------------------------ */

@@ -75,6 +75,10 @@ GREEN_API int green_can_block(void);
  * event: when false, a blocking call may just be made for real. */
 GREEN_API int green_others_exist(void);
 
+/* green_can_block() && green_others_exist(), in one call: the test on
+ * the fast path of every interposer. */
+GREEN_API int green_worth_waiting(void);
+
 /* ---- green threads --------------------------------------------------- */
 
 struct green_attr {

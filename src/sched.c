@@ -83,6 +83,11 @@ int green_others_exist(void)
     return green__s.live > 1 || green__s.runq.head;
 }
 
+int green_worth_waiting(void)
+{
+    return green__current && !green__in_core && (green__s.live > 1 || green__s.runq.head);
+}
+
 green_thread *green_self(void)
 {
     return green__current;
