@@ -215,3 +215,11 @@ Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
     close(fleet[0]);
     close(outfd);
 }
+
+/* A read blocked on a FIFO, an eventfd, a timerfd, a signalfd, an
+ * inotify fd or a pty waits green: under the shim the thread that makes
+ * the event happen still runs (else the program hangs). */
+Test(io, fd_kinds_wait_green_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"fd_kinds", NULL});
+}
