@@ -38,6 +38,14 @@ Test(threads, sync_objects_same_as_native, .timeout = TIMEOUT)
     assert_same((const char *const[]){"threads_sync", NULL}, 0);
 }
 
+/* Named and process-shared semaphores and a process-shared mutex used
+ * with a forked child; pthread_create's EAGAIN when the stack cannot be
+ * had. */
+Test(threads, shared_objects_and_no_memory_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"threads_shared", NULL}, 0);
+}
+
 Test(threads, c11_threads_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
 {
     assert_same((const char *const[]){"threads_c11", "-t", NULL}, 1);
