@@ -118,16 +118,8 @@ PRELOAD_EXPORT int open(const char *path, int flags, ...)
     return made(real_open(path, flags, mode), GREEN_FD_UNKNOWN, flags & O_NONBLOCK);
 }
 
-/* As open. */
-PRELOAD_EXPORT int open64(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    preload_ensure();
-    return made(real_open(path, flags, mode), GREEN_FD_UNKNOWN, flags & O_NONBLOCK);
-}
+/* As open (the same call on 64-bit Linux). */
+PRELOAD_EXPORT int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
 /* As open. */
 PRELOAD_EXPORT int openat(int dir, const char *path, int flags, ...)
@@ -140,16 +132,9 @@ PRELOAD_EXPORT int openat(int dir, const char *path, int flags, ...)
     return made(real_openat(dir, path, flags, mode), GREEN_FD_UNKNOWN, flags & O_NONBLOCK);
 }
 
-/* As open. */
+/* As openat. */
 PRELOAD_EXPORT int openat64(int dir, const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = mode_arg(flags, ap);
-    va_end(ap);
-    preload_ensure();
-    return made(real_openat(dir, path, flags, mode), GREEN_FD_UNKNOWN, flags & O_NONBLOCK);
-}
+    __attribute__((alias("openat")));
 
 /* As open. */
 PRELOAD_EXPORT int creat(const char *path, mode_t mode)
@@ -158,12 +143,8 @@ PRELOAD_EXPORT int creat(const char *path, mode_t mode)
     return made(real_creat(path, mode), GREEN_FD_UNKNOWN, 0);
 }
 
-/* As open. */
-PRELOAD_EXPORT int creat64(const char *path, mode_t mode)
-{
-    preload_ensure();
-    return made(real_creat(path, mode), GREEN_FD_UNKNOWN, 0);
-}
+/* As creat. */
+PRELOAD_EXPORT int creat64(const char *path, mode_t mode) __attribute__((alias("creat")));
 
 /* Never waits; records EFD_NONBLOCK. Reads and writes wait green. The
  * one libev makes for libgreen's loop goes high (see epoll_made). */
