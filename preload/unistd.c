@@ -57,11 +57,20 @@ static int huge_check(int fd, const void *buf, size_t n, int wrong_mode)
     return bad ? -EFAULT : 0;
 }
 
+/* A socket is read with recv: the kernel's path for it is shorter than
+ * preadv2's, and a thread-per-connection server makes two such calls per
+ * request (the second meets EAGAIN). */
 static ssize_t read_call(struct io *io, bool nowait)
 {
     struct iovec iov = {.iov_base = io->buf, .iov_len = io->total};
-    ssize_t r = nowait ? real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)
-                       : real_read(io->fd, io->buf, io->total);
+    struct green_fdinfo *fi = nowait ? green_fd_info(io->fd) : NULL;
+    ssize_t r = -1;
+    errno = ENOTSOCK;
+    if (fi && fi->kind == GREEN_FD_SOCKET)
+        r = real_recv(io->fd, io->buf, io->total, MSG_DONTWAIT);
+    if (r < 0 && errno == ENOTSOCK) /* not a socket, or no longer one */
+        r = nowait ? real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)
+                   : real_read(io->fd, io->buf, io->total);
     return r < 0 ? -errno : r;
 }
 
