@@ -67,8 +67,10 @@ GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t 
 GREEN_API int green_init(const struct green_config *cfg);
 
 /* True once green_init ran, on the scheduler's OS thread, on a green
- * thread, and not inside the event loop's own dispatch: the only places
- * where a GREEN_YIELDS function may be called. Cheap (a few loads). */
+ * thread, and not while the core runs libc code for itself (its event
+ * loop, making a helper thread): the only places where a GREEN_YIELDS
+ * function may be called, and where an interposer may wait green. Cheap
+ * (a few loads). */
 GREEN_API int green_can_block(void);
 
 /* True when some other green thread is ready to run or waiting for an
