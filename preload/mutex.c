@@ -16,21 +16,17 @@
 
 #define POLL_NS 1000000
 
+static int try_glibc_mutex(void *m)
+{
+    return -real_pthread_mutex_trylock(m);
+}
+
 /* Take a glibc mutex from a green thread without blocking the others. */
 GREEN_YIELDS static int glibc_lock(pthread_mutex_t *m, clockid_t c, const struct timespec *abs)
 {
     if (!preload_should_wait())
         return abs ? real_pthread_mutex_clocklock(m, c, abs) : real_pthread_mutex_lock(m);
-    int64_t deadline = abs ? pthr_deadline(c, abs) : GREEN_NEVER;
-    int r;
-    while ((r = real_pthread_mutex_trylock(m)) == EBUSY) {
-        int64_t now = green_now();
-        if (deadline != GREEN_NEVER && now >= deadline)
-            return ETIMEDOUT;
-        green_sleep_until(deadline != GREEN_NEVER && deadline < now + POLL_NS ? deadline
-                                                                               : now + POLL_NS);
-    }
-    return r;
+    return -green_poll_until(try_glibc_mutex, m, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 0);
 }
 
 /* Reads the type and process-shared attributes with glibc's getters;

@@ -12,7 +12,6 @@
 
 #define AS_RW(l) ((green_rwlock *)(void *)(l))
 #define AS_BAR(b) ((green_barrier *)(void *)(b))
-#define POLL_NS 1000000
 
 static int rw_is_glibc(pthread_rwlock_t *l)
 {
@@ -43,6 +42,17 @@ PRELOAD_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l)
     return -green_rwlock_destroy(AS_RW(l));
 }
 
+struct rw_try {
+    pthread_rwlock_t *l;
+    int wr;
+};
+
+static int try_glibc_rw(void *arg)
+{
+    struct rw_try *t = arg;
+    return -(t->wr ? real_pthread_rwlock_trywrlock(t->l) : real_pthread_rwlock_tryrdlock(t->l));
+}
+
 /* A glibc rwlock from a green thread: try, sleep a millisecond, again. */
 GREEN_YIELDS static int glibc_rw(pthread_rwlock_t *l, int wr, clockid_t c,
                                  const struct timespec *abs)
@@ -53,17 +63,8 @@ GREEN_YIELDS static int glibc_rw(pthread_rwlock_t *l, int wr, clockid_t c,
                       : real_pthread_rwlock_clockrdlock(l, c, abs);
         return wr ? real_pthread_rwlock_wrlock(l) : real_pthread_rwlock_rdlock(l);
     }
-    int64_t deadline = abs ? pthr_deadline(c, abs) : GREEN_NEVER;
-    int r;
-    while ((r = wr ? real_pthread_rwlock_trywrlock(l) : real_pthread_rwlock_tryrdlock(l)) ==
-           EBUSY) {
-        int64_t now = green_now();
-        if (deadline != GREEN_NEVER && now >= deadline)
-            return ETIMEDOUT;
-        green_sleep_until(deadline != GREEN_NEVER && deadline < now + POLL_NS ? deadline
-                                                                               : now + POLL_NS);
-    }
-    return r;
+    struct rw_try t = {l, wr};
+    return -green_poll_until(try_glibc_rw, &t, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 0);
 }
 
 /* As glibc: the clock and tv_nsec are checked before anything else. */

@@ -12,7 +12,6 @@
 
 #include <semaphore.h>
 
-#define POLL_NS 1000000
 
 PRELOAD_EXPORT int sem_init(sem_t *s, int pshared, unsigned int value)
 {
@@ -31,25 +30,22 @@ PRELOAD_EXPORT int sem_destroy(sem_t *s)
     return 0;
 }
 
-/* A glibc semaphore waited on from a green thread. */
+static int try_glibc_sem(void *s)
+{
+    return real_sem_trywait(s) == 0 ? 0 : errno == EAGAIN ? -EBUSY : -errno;
+}
+
+/* A glibc semaphore waited on from a green thread: interruptible, and a
+ * cancellation point, as sem_wait is. */
 GREEN_YIELDS static int glibc_wait(sem_t *s, clockid_t c, const struct timespec *abs)
 {
     if (!preload_should_wait())
         return abs ? real_sem_clockwait(s, c, abs) : real_sem_wait(s);
-    int64_t deadline = abs ? pthr_deadline(c, abs) : GREEN_NEVER;
-    while (real_sem_trywait(s) < 0) {
-        if (errno != EAGAIN)
-            return -1;
-        pthr_testcancel();
-        int64_t now = green_now();
-        if (deadline != GREEN_NEVER && now >= deadline)
-            return preload_fail(-ETIMEDOUT);
-        int64_t until = deadline != GREEN_NEVER && deadline < now + POLL_NS ? deadline
-                                                                            : now + POLL_NS;
-        if (green_sleep_until(until) == -EINTR)
-            return preload_fail(-EINTR);
-    }
-    return 0;
+    pthr_cancel_point(0);
+    int r = green_poll_until(try_glibc_sem, s, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 1);
+    if (r == -EINTR)
+        pthr_cancel_point(r); /* a unit taken is kept, even when cancelled */
+    return r < 0 ? preload_fail(r) : 0;
 }
 
 /* As glibc: a bad tv_nsec is EINVAL before anything else; a negative

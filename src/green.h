@@ -148,6 +148,14 @@ GREEN_API int64_t green_now(void);
  * interrupted. Never returns before deadline otherwise. */
 GREEN_YIELDS GREEN_API int green_sleep_until(int64_t deadline);
 
+/* For what no green wait can see (an object shared with another process):
+ * call attempt(arg) until it returns anything but -EBUSY, sleeping green
+ * a millisecond between attempts. Returns attempt's last result,
+ * -ETIMEDOUT at deadline, or -EINTR when interrupted and interruptible
+ * (else an interrupt only ends the current sleep). */
+GREEN_YIELDS GREEN_API int green_poll_until(int (*attempt)(void *arg), void *arg,
+                                            int64_t deadline, int interruptible);
+
 /* ---- file descriptors ------------------------------------------------ */
 
 #define GREEN_IN 1  /* readable (== EV_READ) */

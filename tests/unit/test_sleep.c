@@ -211,3 +211,64 @@ Test(sleep, sleeps_of_different_lengths_take_the_longest_not_the_sum, .timeout =
     cr_assert_geq(took, 100 * MS);
     cr_assert_lt(took, 500 * MS, "sleeps summing to 550 ms took %lld ms", (long long)(took / MS));
 }
+
+/* ---- green_poll_until ------------------------------------------------ */
+
+static int busy_until_third(void *arg)
+{
+    int *calls = arg;
+    return ++*calls < 3 ? -EBUSY : 42;
+}
+
+static int always_busy(void *arg)
+{
+    (void)arg;
+    return -EBUSY;
+}
+
+Test(sleep, poll_until_retries_while_busy_and_returns_the_last_result, .timeout = 20)
+{
+    GREEN_INIT();
+    int calls = 0;
+    int64_t t0 = green_now();
+    cr_assert_eq(green_poll_until(busy_until_third, &calls, GREEN_NEVER, 0), 42);
+    cr_assert_eq(calls, 3);
+    cr_assert_geq(green_now() - t0, 2 * 1000000, "two sleeps of a millisecond between attempts");
+}
+
+Test(sleep, poll_until_times_out_at_its_deadline, .timeout = 20)
+{
+    GREEN_INIT();
+    int64_t deadline = in_ms(30);
+    cr_assert_eq(green_poll_until(always_busy, NULL, deadline, 0), -ETIMEDOUT);
+    cr_assert_geq(green_now(), deadline);
+}
+
+static green_thread *poller;
+
+static void *interrupt_poller(void *arg)
+{
+    (void)arg;
+    green_yield(); /* the poller sleeps by now */
+    cr_assert_eq(green_interrupt(poller), 0);
+    return NULL;
+}
+
+static void *poll_forever(void *interruptible)
+{
+    return (void *)(intptr_t)green_poll_until(always_busy, NULL, in_ms(200),
+                                              (int)(intptr_t)interruptible);
+}
+
+Test(sleep, poll_until_returns_eintr_only_when_interruptible, .timeout = 20)
+{
+    GREEN_INIT();
+    poller = spawn_ok(poll_forever, (void *)1);
+    green_thread *i = spawn_ok(interrupt_poller, NULL);
+    cr_assert_eq((int)(intptr_t)join_ok(poller), -EINTR);
+    join_ok(i);
+    poller = spawn_ok(poll_forever, (void *)0);
+    i = spawn_ok(interrupt_poller, NULL);
+    cr_assert_eq((int)(intptr_t)join_ok(poller), -ETIMEDOUT, "not interruptible: polls on");
+    join_ok(i);
+}
