@@ -267,26 +267,33 @@ static int64_t deadline_of(const struct green_fdinfo *fi, int events)
     return t > 0 ? preload_deadline_after(t) : GREEN_NEVER;
 }
 
-/* A pending cancellation ends the thread here: io_run's copy of the iov
- * goes first. */
-static void io_cancel_point(struct io *io)
+/* A pending cancellation ends the thread here; *owned goes first. */
+static void cancel_point(struct iovec **owned)
 {
     if (pthr_cancel_due()) {
-        free(io->owned);
-        io->owned = NULL;
+        if (owned) {
+            free(*owned);
+            *owned = NULL;
+        }
         pthr_testcancel();
     }
 }
 
-/* The wait of a blocking fd call: a cancellation point before it starts
- * and when interrupted, as glibc's read or send. */
-GREEN_YIELDS static int io_wait(struct io *io, int64_t deadline)
+int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline,
+            struct iovec **owned)
 {
-    io_cancel_point(io);
-    int w = green_fd_wait(io->fd, io->events, deadline);
-    if (w == -EINTR)
-        io_cancel_point(io);
-    return w;
+    if (!*deadline)
+        *deadline = deadline_of(fi, events);
+    cancel_point(owned);
+    int w = green_fd_wait(fd, events, *deadline);
+    if (w == -EINTR) {
+        cancel_point(owned);
+        /* signal(7): SA_RESTART resumes the call, unless it has a
+         * socket timeout. */
+        if (*deadline == GREEN_NEVER && green_intr_restart())
+            return events;
+    }
+    return w == -ETIMEDOUT ? -EAGAIN : w;
 }
 
 /* Where the kernel has no non-blocking form (ttys, some devices): wait
@@ -294,7 +301,8 @@ GREEN_YIELDS static int io_wait(struct io *io, int64_t deadline)
 GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *fi)
 {
     if (!fd_nonblock(io->fd, fi)) {
-        int w = io_wait(io, GREEN_NEVER);
+        int64_t never = GREEN_NEVER;
+        int w = fd_wait(io->fd, io->events, fi, &never, &io->owned);
         if (w < 0 && w != -EPERM)
             return w;
     }
@@ -316,15 +324,7 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
         }
         if (r != -EAGAIN || fd_nonblock(io->fd, fi))
             return r;
-        if (!deadline)
-            deadline = deadline_of(fi, io->events);
-        int w = io_wait(io, deadline);
-        /* signal(7): SA_RESTART resumes the call, unless it has a
-         * socket timeout. */
-        if (w == -EINTR && deadline == GREEN_NEVER && green_intr_restart())
-            continue;
-        if (w == -ETIMEDOUT)
-            return -EAGAIN;
+        int w = fd_wait(io->fd, io->events, fi, &deadline, &io->owned);
         if (w == -EPERM) {
             r = io->call(io, false);
             return r > 0 ? (progress(io, (size_t)r), 0) : r;
@@ -339,6 +339,7 @@ ssize_t io_run(struct io *io)
     struct green_fdinfo *fi = fd_get(io->fd);
     if (!fi || fi->kind == GREEN_FD_FILE || (io->socket_only && fi->kind != GREEN_FD_SOCKET))
         return io->call(io, false);
+    io->kind = fi->kind;
     if (io->all_if_stream)
         io->all = (fi->flags & FDI_STREAM) != 0;
     ssize_t r = io_loop(io, fi);

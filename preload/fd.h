@@ -65,6 +65,16 @@ PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int ma
 
 /* ---- the waiting loop ------------------------------------------------- */
 
+/* One wait of a blocking call on fd for events, a cancellation point (a
+ * cancel frees *owned, when owned is given, and ends the thread). The
+ * deadline comes from the socket timeouts on the first wait (*deadline
+ * 0) and holds for the call's later waits. Returns > 0 to try the call
+ * again (ready, or interrupted by a SA_RESTART handler with no
+ * timeout), -EAGAIN at the timeout, -EPERM for a fd that cannot be
+ * polled, -EINTR, -EBADF. */
+GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct green_fdinfo *fi,
+                                        int64_t *deadline, struct iovec **owned);
+
 struct io;
 /* One attempt of the call: nowait selects its non-blocking form (else
  * the call as the program made it). Returns >= 0 or -errno. */
@@ -73,6 +83,7 @@ typedef ssize_t io_fn(struct io *io, bool nowait);
 struct io {
     int fd;
     int events;    /* GREEN_IN or GREEN_OUT */
+    unsigned char kind; /* the fd's enum green_fd_kind, set by io_run */
     io_fn *call;
     bool all;      /* a blocking call takes all of `total`: go on after
                       a short count (stream writes, MSG_WAITALL) */

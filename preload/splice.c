@@ -68,8 +68,7 @@ static size_t min_size(size_t a, size_t b)
 static ssize_t sendfile_call(struct io *io, bool nowait)
 {
     size_t n = io->total - io->done;
-    struct green_fdinfo *fi = green_fd_info(io->fd);
-    if (nowait && fi && fi->kind == GREEN_FD_SOCKET) {
+    if (nowait && io->kind == GREEN_FD_SOCKET) {
         /* Nothing can go now: a call of count 0 still reports bad fds
          * and offsets at once, as natively. */
         n = min_size(n, sock_room(io->fd));
@@ -171,15 +170,12 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
         int fd, events;
         struct green_fdinfo *fi;
         sp_side(s, &fd, &events, &fi);
-        int64_t t = events & GREEN_IN ? fi->rcvtimeo : fi->sndtimeo;
-        int64_t deadline = t > 0 ? preload_deadline_after(t) : GREEN_NEVER;
-        int w = green_fd_wait(fd, events, deadline);
-        if (w == -EINTR && deadline == GREEN_NEVER && green_intr_restart())
-            continue;
+        int64_t deadline = 0; /* the side may change: its own timeout */
+        int w = fd_wait(fd, events, fi, &deadline, NULL);
         if (w == -EPERM && !done)
             return sp_real(s);
         if (w < 0)
-            return done ? (ssize_t)done : w == -ETIMEDOUT ? -EAGAIN : w;
+            return done ? (ssize_t)done : w;
     }
 }
 

@@ -63,10 +63,9 @@ static int huge_check(int fd, const void *buf, size_t n, int wrong_mode)
 static ssize_t read_call(struct io *io, bool nowait)
 {
     struct iovec iov = {.iov_base = io->buf, .iov_len = io->total};
-    struct green_fdinfo *fi = nowait ? green_fd_info(io->fd) : NULL;
     ssize_t r = -1;
     errno = ENOTSOCK;
-    if (fi && fi->kind == GREEN_FD_SOCKET)
+    if (nowait && io->kind == GREEN_FD_SOCKET)
         r = real_recv(io->fd, io->buf, io->total, MSG_DONTWAIT);
     if (r < 0 && errno == ENOTSOCK) /* not a socket, or no longer one */
         r = nowait ? real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)
@@ -81,12 +80,11 @@ static ssize_t write_call(struct io *io, bool nowait)
 {
     char *p = (char *)io->buf + io->done;
     size_t n = io->total - io->done;
-    struct green_fdinfo *fi = green_fd_info(io->fd);
     struct iovec iov = {.iov_base = p, .iov_len = n};
     ssize_t r;
     if (!nowait)
         r = real_write(io->fd, p, n);
-    else if (fi && fi->kind == GREEN_FD_SOCKET)
+    else if (io->kind == GREEN_FD_SOCKET)
         r = real_send(io->fd, p, n, MSG_DONTWAIT | (io->done ? MSG_NOSIGNAL : 0));
     else
         r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT);
