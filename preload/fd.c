@@ -336,7 +336,11 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
 
 ssize_t io_run(struct io *io)
 {
-    struct green_fdinfo *fi = fd_get(io->fd);
+    return io_run_fi(io, fd_get(io->fd));
+}
+
+ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi)
+{
     if (!fi || fi->kind == GREEN_FD_FILE || (io->socket_only && fi->kind != GREEN_FD_SOCKET))
         return io->call(io, false);
     io->kind = fi->kind;

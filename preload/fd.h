@@ -107,6 +107,8 @@ struct io {
  * An error or timeout after progress returns the progress. Files and
  * unknown fds get the real call. */
 GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run(struct io *io);
+/* io_run for a caller that already has fd_get(io->fd). */
+GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi);
 
 /* Make io->iov a private copy of iov[0..cnt) skipping its first `skip`
  * bytes (iov already read by the kernel, so valid). 0 or -ENOMEM. */

@@ -65,7 +65,7 @@ static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int fl
     struct green_fdinfo *fi = fd_get(fd);
     if (fi && fi->kind == GREEN_FD_FILE && !flags) /* page cache first, else a helper */
         return preload_ret(preload_file_preadv(fd, iov, cnt, off));
-    return preload_ret(io_run(&io));
+    return preload_ret(io_run_fi(&io, fi));
 }
 
 /* As vread; a blocking write takes all, as natively. */

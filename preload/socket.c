@@ -164,7 +164,7 @@ PRELOAD_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flag
         return accepted(fd, real_accept_blocking(fd, sa, len, flags), flags);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .a = sa, .b = len,
                     .flags = flags};
-    ssize_t r = io_run(&io);
+    ssize_t r = io_run_fi(&io, fi);
     return r < 0 ? preload_fail((int)r) : accepted(fd, (int)r, flags);
 }
 

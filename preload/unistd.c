@@ -104,7 +104,7 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     if (fi && fi->kind == GREEN_FD_FILE) /* page cache first, else a helper (file.c) */
         return preload_ret(preload_file_preadv(fd, &(struct iovec){buf, n}, 1, -1));
     struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n};
-    return preload_ret(io_run(&io));
+    return preload_ret(io_run_fi(&io, fi));
 }
 
 /* Passes through or waits green as do_read says. */
