@@ -41,6 +41,14 @@ static bool try_take(green_mutex *m)
                                        __ATOMIC_RELAXED);
 }
 
+/* m was just taken by green thread self. Returns 0 (lock's result). */
+static int owned_by(green_mutex *m, green_thread *self)
+{
+    STORE(&m->owner, self);
+    m->count = 1;
+    return 0;
+}
+
 /* Release the word; wake one OS thread asleep on it. */
 static void release(green_mutex *m)
 {
@@ -99,11 +107,8 @@ GREEN_YIELDS __attribute__((noinline)) static int lock_slow(green_mutex *m, gree
             return r;
     }
     for (;;) {
-        if (try_take(m)) {
-            STORE(&m->owner, self);
-            m->count = 1;
-            return 0;
-        }
+        if (try_take(m))
+            return owned_by(m, self);
         if (deadline == 0)
             return -EBUSY;
         green_thread *o = LOAD(&m->owner);
@@ -112,11 +117,7 @@ GREEN_YIELDS __attribute__((noinline)) static int lock_slow(green_mutex *m, gree
             if (deadline != GREEN_NEVER && deadline < d)
                 d = deadline;
             if (green__block(W_MUTEX, m, d, true) == -ETIMEDOUT && d == deadline) {
-                if (!try_take(m))
-                    return -ETIMEDOUT;
-                STORE(&m->owner, self);
-                m->count = 1;
-                return 0;
+                return try_take(m) ? owned_by(m, self) : -ETIMEDOUT;
             }
             continue;
         }
@@ -136,11 +137,8 @@ int green_mutex_lock(green_mutex *m, int64_t deadline)
     green_thread *self = green__current;
     if (__builtin_expect(!self || green__in_core, 0))
         return os_lock(m, deadline);
-    if (__builtin_expect(try_take(m), 1)) {
-        STORE(&m->owner, self);
-        m->count = 1;
-        return 0;
-    }
+    if (__builtin_expect(try_take(m), 1))
+        return owned_by(m, self);
     return lock_slow(m, self, deadline);
 }
 
