@@ -72,14 +72,19 @@ fail() {
 set -- $(files src '*.c' '*.h')
 echo "check-layering: src/ ($# files) never calls dlsym, dlvsym, RTLD_NEXT or real_*"
 [ $# -gt 0 ] || fail "no sources found in $top/src"
+# Fail with message $1, listing $tmp_hits, when the loop found anything.
+report() {
+    if [ -s "$tmp_hits" ]; then
+        fail "$1"
+        sed 's/^/    /' "$tmp_hits"
+    fi
+}
+
 for f in "$@"; do
     source_lines "$f" |
         grep -E '(^|[^A-Za-z0-9_])(dlsym|dlvsym|RTLD_NEXT|real_[A-Za-z0-9_]+)([^A-Za-z0-9_]|$)' |
         sed "s|^$top/||" >"$tmp_hits" || :
-    if [ -s "$tmp_hits" ]; then
-        fail "the core reaches into interposition:"
-        sed 's/^/    /' "$tmp_hits"
-    fi
+    report "the core reaches into interposition:"
 done
 
 # ---- preload/ ----------------------------------------------------------------
@@ -100,10 +105,7 @@ for f in "$@"; do
             esac
         fi
     done >"$tmp_hits"
-    if [ -s "$tmp_hits" ]; then
-        fail "preload/ uses the core beyond green.h:"
-        sed 's/^/    /' "$tmp_hits"
-    fi
+    report "preload/ uses the core beyond green.h:"
 done
 
 # ---- tests/progs/ -------------------------------------------------------------
@@ -119,10 +121,7 @@ for f in "$@"; do
             echo "$where: includes $h"
         fi
     done >"$tmp_hits"
-    if [ -s "$tmp_hits" ]; then
-        fail "a plain test program includes a libgreen header:"
-        sed 's/^/    /' "$tmp_hits"
-    fi
+    report "a plain test program includes a libgreen header:"
 done
 
 [ $status -ne 0 ] || echo "  ok: the layers hold"

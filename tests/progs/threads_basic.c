@@ -18,14 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHECK(call)                                           \
-    do {                                                      \
-        int r_ = (call);                                      \
-        if (r_) {                                             \
-            fprintf(stderr, "%s: %s\n", #call, strerror(r_)); \
-            exit(1);                                          \
-        }                                                     \
-    } while (0)
+#include "check.h"
 
 static void *times_ten(void *arg)
 {
