@@ -127,7 +127,9 @@ static int sys_close(int fd)
 
 /* ---- trampolines and pointers ----------------------------------------- */
 
-#define LAZY_LIB(ret, name, params, args, version)                         \
+/* real_<name> starts as a trampoline that resolves everything and calls
+ * the real function; `otherwise` runs when it cannot be found. */
+#define LAZY(ret, name, params, args, otherwise)                           \
     static ret lazy_##name params;                                         \
     ret(*real_##name) params = lazy_##name;                                \
     static ret lazy_##name params                                          \
@@ -135,20 +137,14 @@ static int sys_close(int fd)
         ret(*f) params;                                                    \
         if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
             return f args;                                                 \
-        missing(#name);                                                    \
+        otherwise;                                                         \
     }
+#define LAZY_LIB(ret, name, params, args, version) LAZY(ret, name, params, args, missing(#name))
 REAL_LIB_FUNCS(LAZY_LIB)
 
-#define LAZY_SYS(ret, name, params, args, version)                         \
-    static ret lazy_##name params;                                         \
-    ret(*real_##name) params = lazy_##name;                                \
-    static ret lazy_##name params                                          \
-    {                                                                      \
-        ret(*f) params;                                                    \
-        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
-            return f args;                                                 \
-        return sys_##name args;                                            \
-    }
+/* During dlsym itself, the system-call ones make the system call. */
+#define LAZY_SYS(ret, name, params, args, version) \
+    LAZY(ret, name, params, args, return sys_##name args)
 REAL_SYS_FUNCS(LAZY_SYS)
 REAL_IO_FUNCS(LAZY_LIB)
 
