@@ -53,14 +53,14 @@
 struct elf {
     const unsigned char *p; /* the mapped file */
     size_t len;
-    bool native;         /* class and byte order of this build */
-    unsigned machine;    /* e_machine, when native */
-    const char *interp;  /* PT_INTERP, or NULL */
-    bool go;             /* a Go build-info or build-id section */
-    bool glibc, musl;    /* NEEDED libc.so.6 / libc.musl-* */
-    bool uring;          /* NEEDED liburing or imports io_uring_* */
-    bool ucontext;       /* imports makecontext or swapcontext */
-    bool have_sections;  /* section headers were there to read */
+    bool native;        /* class and byte order of this build */
+    unsigned machine;   /* e_machine, when native */
+    const char *interp; /* PT_INTERP, or NULL */
+    bool go;            /* a Go build-info or build-id section */
+    bool glibc, musl;   /* NEEDED libc.so.6 / libc.musl-* */
+    bool uring;         /* NEEDED liburing or imports io_uring_* */
+    bool ucontext;      /* imports makecontext or swapcontext */
+    bool have_sections; /* section headers were there to read */
 };
 
 /* len bytes at off, or NULL when they are not all in the file. */
@@ -117,7 +117,8 @@ static void read_sections(struct elf *e, const ElfW(Ehdr) * eh)
     e->have_sections = true;
     for (size_t i = 0; i < eh->e_shnum; i++) {
         const char *name = str_at(e, sh[eh->e_shstrndx].sh_offset + sh[i].sh_name);
-        e->go |= name && (strcmp(name, ".go.buildinfo") == 0 || strcmp(name, ".note.go.buildid") == 0);
+        e->go |=
+            name && (strcmp(name, ".go.buildinfo") == 0 || strcmp(name, ".note.go.buildid") == 0);
         if (sh[i].sh_link >= eh->e_shnum || sh[i].sh_type == SHT_NOBITS)
             continue;
         if (sh[i].sh_type == SHT_DYNAMIC)
@@ -139,7 +140,9 @@ static bool elf_read(struct elf *e, const char *path)
             close(fd);
         return false;
     }
-    void *m = st.st_size >= EI_NIDENT ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) : MAP_FAILED;
+    void *m = st.st_size >= EI_NIDENT
+                  ? mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0)
+                  : MAP_FAILED;
     close(fd);
     if (m == MAP_FAILED || memcmp(m, ELFMAG, SELFMAG) != 0)
         return true;
@@ -176,22 +179,32 @@ static int refusal(const struct elf *e, const struct elf *lib, const char *name,
 {
     if (!e->native || e->machine != lib->machine)
         return printf("%s is built for another architecture than libgreen: "
-                      "libgreen cannot reach it.\n", name), 2;
+                      "libgreen cannot reach it.\n",
+                      name),
+               2;
     if (e->go)
         return printf("%s is a Go program: the Go runtime makes its system calls itself "
                       "and runs goroutines on its own threads, so libgreen cannot reach it "
-                      "(its goroutines are green threads already).\n", name), 2;
+                      "(its goroutines are green threads already).\n",
+                      name),
+               2;
     if (!e->interp && is_loader_name(base(path)))
         return 0;
     if (!e->interp)
         return printf("%s is statically linked: LD_PRELOAD needs the dynamic loader, "
-                      "so libgreen cannot reach it.\n", name), 2;
+                      "so libgreen cannot reach it.\n",
+                      name),
+               2;
     if (starts(base(e->interp), "ld-musl") || e->musl)
         return printf("%s uses musl libc (loader %s): libgreen is built for glibc "
-                      "and cannot reach it.\n", name, e->interp), 2;
+                      "and cannot reach it.\n",
+                      name, e->interp),
+               2;
     if (!is_loader_name(base(e->interp)))
         return printf("%s is loaded by %s, not by glibc's loader: libgreen is built "
-                      "for glibc and cannot reach it.\n", name, e->interp), 2;
+                      "for glibc and cannot reach it.\n",
+                      name, e->interp),
+               2;
     return 0;
 }
 
@@ -199,11 +212,12 @@ static void say_reached(const struct elf *e, const char *name, const char *path)
 {
     if (!e->interp) {
         printf("%s is the dynamic loader: run as a program it honours LD_PRELOAD, "
-               "so libgreen reaches the program it loads.\n", name);
+               "so libgreen reaches the program it loads.\n",
+               name);
         return;
     }
-    printf("%s is a dynamically linked program that uses glibc%s: libgreen reaches it.\n",
-           name, e->glibc ? "" : " through its libraries");
+    printf("%s is a dynamically linked program that uses glibc%s: libgreen reaches it.\n", name,
+           e->glibc ? "" : " through its libraries");
     printf("Its threads become green threads on one OS thread, and its blocking calls "
            "through glibc suspend only the calling thread.\n");
     if (e->uring)
@@ -272,14 +286,20 @@ static void say_kernel(void)
     else
         printf("The kernel lacks MADV_GUARD_INSTALL (Linux 6.13+): each green stack gets an "
                "mprotect guard page instead, a second kernel mapping, so vm.max_map_count "
-               "(%ld) allows about %ld green threads.\n", max_map_count(), max_map_count() / 2);
+               "(%ld) allows about %ld green threads.\n",
+               max_map_count(), max_map_count() / 2);
     if (have_pidfd())
         printf("Waits for child processes (waitpid, wait4, waitid) wait green on a pidfd "
                "(Linux 5.3+).\n");
     else
         printf("The kernel lacks pidfd_open (Linux 5.3+): waits for child processes cannot "
                "wait green and keep looking for the child instead.\n");
-    if (have_sud())
+    const char *net = getenv("GREEN_SYSCALL_NET");
+    if (have_sud() && net && strcmp(net, "0") == 0)
+        printf("GREEN_SYSCALL_NET=0 turns the system-call safety net off: calls no "
+               "interposer sees (glibc's internal reads, inline system calls) block the "
+               "OS thread while they wait.\n");
+    else if (have_sud())
         printf("The kernel has Syscall User Dispatch (Linux 5.11+), which libgreen's "
                "system-call safety net uses to catch calls no interposer sees.\n");
     else
@@ -329,10 +349,14 @@ static int check(const char *lib_path, const char *path, const char *name)
         return printf("%s cannot be read: %s.\n", name, strerror(errno)), 2;
     if (st.st_mode & (S_ISUID | S_ISGID))
         return printf("%s is a setuid or setgid program: the loader ignores LD_PRELOAD "
-                      "for it, so libgreen cannot reach it.\n", name), 2;
+                      "for it, so libgreen cannot reach it.\n",
+                      name),
+               2;
     if (!e.p)
         return printf("%s is neither an ELF program nor a script: libgreen cannot "
-                      "reach it.\n", name), 2;
+                      "reach it.\n",
+                      name),
+               2;
     int r = refusal(&e, &lib, name, path);
     if (r == 0) {
         say_reached(&e, name, path);
@@ -352,12 +376,14 @@ int main(int argc, char **argv)
     if (script_interp(argv[2], interp, sizeof interp)) {
         if (!interp[0])
             return printf("%s is a script without an interpreter: libgreen cannot "
-                          "reach it.\n", name), 2;
+                          "reach it.\n",
+                          name),
+                   2;
         printf("%s is a script: the kernel runs its interpreter %s, which gets the "
-               "preload.\n", name, interp);
+               "preload.\n",
+               name, interp);
         if (script_interp(interp, (char[4096]){0}, 4096))
-            return printf("%s is itself a script: libgreen cannot tell what runs it.\n",
-                          interp), 2;
+            return printf("%s is itself a script: libgreen cannot tell what runs it.\n", interp), 2;
         return check(argv[1], interp, interp);
     }
     return check(argv[1], argv[2], name);

@@ -3,7 +3,8 @@
  * tested where no Go compiler is installed. Never run under the shim. */
 #include <stdio.h>
 
-__attribute__((used, section(".go.buildinfo"))) static const char buildinfo[32] = "\xff Go buildinf:";
+__attribute__((used, section(".go.buildinfo"))) static const char buildinfo[32] =
+    "\xff Go buildinf:";
 
 int main(void)
 {
