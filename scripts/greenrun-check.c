@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +164,16 @@ static bool elf_read(struct elf *e, const char *path)
 
 /* ---- what libgreen reaches ------------------------------------------------ */
 
+/* Says why libgreen cannot reach the program; the exit status for it. */
+__attribute__((format(printf, 1, 2))) static int no(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    return 2;
+}
+
 static const char *base(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -178,33 +189,28 @@ static bool is_loader_name(const char *name)
 static int refusal(const struct elf *e, const struct elf *lib, const char *name, const char *path)
 {
     if (!e->native || e->machine != lib->machine)
-        return printf("%s is built for another architecture than libgreen: "
-                      "libgreen cannot reach it.\n",
-                      name),
-               2;
+        return no("%s is built for another architecture than libgreen: "
+                  "libgreen cannot reach it.\n",
+                  name);
     if (e->go)
-        return printf("%s is a Go program: the Go runtime makes its system calls itself "
-                      "and runs goroutines on its own threads, so libgreen cannot reach it "
-                      "(its goroutines are green threads already).\n",
-                      name),
-               2;
+        return no("%s is a Go program: the Go runtime makes its system calls itself "
+                  "and runs goroutines on its own threads, so libgreen cannot reach it "
+                  "(its goroutines are green threads already).\n",
+                  name);
     if (!e->interp && is_loader_name(base(path)))
         return 0;
     if (!e->interp)
-        return printf("%s is statically linked: LD_PRELOAD needs the dynamic loader, "
-                      "so libgreen cannot reach it.\n",
-                      name),
-               2;
+        return no("%s is statically linked: LD_PRELOAD needs the dynamic loader, "
+                  "so libgreen cannot reach it.\n",
+                  name);
     if (starts(base(e->interp), "ld-musl") || e->musl)
-        return printf("%s uses musl libc (loader %s): libgreen is built for glibc "
-                      "and cannot reach it.\n",
-                      name, e->interp),
-               2;
+        return no("%s uses musl libc (loader %s): libgreen is built for glibc "
+                  "and cannot reach it.\n",
+                  name, e->interp);
     if (!is_loader_name(base(e->interp)))
-        return printf("%s is loaded by %s, not by glibc's loader: libgreen is built "
-                      "for glibc and cannot reach it.\n",
-                      name, e->interp),
-               2;
+        return no("%s is loaded by %s, not by glibc's loader: libgreen is built "
+                  "for glibc and cannot reach it.\n",
+                  name, e->interp);
     return 0;
 }
 
@@ -344,19 +350,17 @@ static int check(const char *lib_path, const char *path, const char *name)
     struct elf lib, e;
     struct stat st;
     if (!elf_read(&lib, lib_path) || !lib.p || !lib.native)
-        return printf("%s is not a libgreen.so of this machine.\n", lib_path), 2;
+        return no("%s is not a libgreen.so of this machine.\n", lib_path);
     if (stat(path, &st) < 0 || !elf_read(&e, path))
-        return printf("%s cannot be read: %s.\n", name, strerror(errno)), 2;
+        return no("%s cannot be read: %s.\n", name, strerror(errno));
     if (st.st_mode & (S_ISUID | S_ISGID))
-        return printf("%s is a setuid or setgid program: the loader ignores LD_PRELOAD "
-                      "for it, so libgreen cannot reach it.\n",
-                      name),
-               2;
+        return no("%s is a setuid or setgid program: the loader ignores LD_PRELOAD "
+                  "for it, so libgreen cannot reach it.\n",
+                  name);
     if (!e.p)
-        return printf("%s is neither an ELF program nor a script: libgreen cannot "
-                      "reach it.\n",
-                      name),
-               2;
+        return no("%s is neither an ELF program nor a script: libgreen cannot "
+                  "reach it.\n",
+                  name);
     int r = refusal(&e, &lib, name, path);
     if (r == 0) {
         say_reached(&e, name, path);
@@ -375,15 +379,14 @@ int main(int argc, char **argv)
     char interp[4096];
     if (script_interp(argv[2], interp, sizeof interp)) {
         if (!interp[0])
-            return printf("%s is a script without an interpreter: libgreen cannot "
-                          "reach it.\n",
-                          name),
-                   2;
+            return no("%s is a script without an interpreter: libgreen cannot "
+                      "reach it.\n",
+                      name);
         printf("%s is a script: the kernel runs its interpreter %s, which gets the "
                "preload.\n",
                name, interp);
         if (script_interp(interp, (char[4096]){0}, 4096))
-            return printf("%s is itself a script: libgreen cannot tell what runs it.\n", interp), 2;
+            return no("%s is itself a script: libgreen cannot tell what runs it.\n", interp);
         return check(argv[1], interp, interp);
     }
     return check(argv[1], argv[2], name);
