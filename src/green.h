@@ -127,6 +127,11 @@ GREEN_YIELDS GREEN_API int green_join(green_thread *t, void **retval, int64_t de
  * detached or joined. */
 GREEN_API int green_detach(green_thread *t);
 
+/* Run the calling thread's thread_local destructors (C++, and
+ * __cxa_thread_atexit_impl's), as a native thread does first when it
+ * ends; green_exit runs those left. Not on main: exit runs them there. */
+GREEN_API void green_tls_dtors(void);
+
 /* End the calling green thread with retval. When it is the last one, the
  * process exits with status 0 (as when the last pthread exits). */
 GREEN_YIELDS GREEN_API _Noreturn void green_exit(void *retval);
