@@ -87,6 +87,7 @@ struct green_foreign {
 struct green_sched {
     struct ev_loop *loop;
     green_thread *main;
+    green_thread *running;    /* green__current, for other OS threads */
     struct { green_thread *head, *tail; unsigned long len; } runq;
     green_thread *all;        /* live threads, newest first */
     unsigned long next_id;
@@ -120,14 +121,16 @@ void green__tls_free(green_thread *t);
 void green__tls_started(green_thread *t);
 void green__tls_set(char *tp);
 
-/* At the switch: move to next's TLS and make it current there (its own
- * copy of green__current). Shared TLS: keep self's errno instead. */
+/* At the switch: move to next's TLS, where green__current is next for
+ * good. Shared TLS: keep self's errno, and say who runs. */
 static inline void green__tls_switch(green_thread *self, green_thread *next)
 {
-    if (green__tls.on)
+    green__s.running = next;
+    if (green__tls.on) {
         green__tls_set(next->tp);
-    else
-        self->errno_saved = errno;
+        return;
+    }
+    self->errno_saved = errno;
     green__current = next;
 }
 

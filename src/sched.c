@@ -60,7 +60,7 @@ int green_init(const struct green_config *cfg)
     green__tls_setup(t);
     green__s.all = t;
     green__s.live = 1;
-    green__current = t;
+    green__current = green__s.running = t;
     green__signal_init();
     green__s.diag = c.stats || c.trace_path;
     green__stats.peak = 1;

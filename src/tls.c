@@ -45,23 +45,32 @@ typedef union {
     struct { void *val, *to_free; } p;
 } dtv_t;
 
+/* glibc's, weak: a libc without them leaves these NULL and TLS shared.
+ * _thread_db_* describe a field as {bits, count, offset}. */
+#define WEAK __attribute__((weak))
+extern void *_dl_allocate_tls(void *mem) WEAK;
+extern void *_dl_allocate_tls_init(void *tcb, bool init) WEAK;
+extern void __call_tls_dtors(void) WEAK;
+extern const uint32_t _thread_db_sizeof_pthread WEAK;
+extern const uint32_t _thread_db_pthread_dtvp[3] WEAK, _thread_db_pthread_list[3] WEAK,
+    _thread_db_pthread_tid[3] WEAK, _thread_db_pthread_specific[3] WEAK,
+    _thread_db_pthread_cancelhandling[3] WEAK;
+extern const ptrdiff_t __rseq_offset WEAK;
+
 struct green_tls green__tls;
 
 static struct {
-    void *(*alloc)(void *);
-    void *(*init)(void *, bool);
-    void (*dtors)(void);
     size_t list, tid, specific; /* offsets in struct pthread */
     ptrdiff_t rseq;             /* -1: none */
     ptrdiff_t libc_at;          /* libc's static block, from the pointer */
+    ptrdiff_t current_at;       /* green__current, from the pointer */
     size_t libc_len;
     char hdr[HDR_FEATURE_1 + 4 - HDR_MULTIPLE_THREADS]; /* main's, copied */
     void *pool;                 /* free blocks, linked through list */
 } L;
 
-static size_t field(const char *name)
+static size_t field(const uint32_t *d)
 {
-    const uint32_t *d = dlsym(RTLD_DEFAULT, name);
     return d ? d[2] : 0;
 }
 
@@ -69,18 +78,23 @@ static size_t field(const char *name)
  * cleanup_jmp_buf; flags and the first key block before specific. */
 static const char *check_layout(void)
 {
-    if (!L.alloc || !L.init)
+#ifndef __x86_64__
+    return "only x86_64 is known";
+#endif
+    if (!_dl_allocate_tls || !_dl_allocate_tls_init)
         return "ld.so has no _dl_allocate_tls";
-    const uint32_t *size = dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread");
-    L.list = field("_thread_db_pthread_list");
-    L.tid = field("_thread_db_pthread_tid");
-    L.specific = field("_thread_db_pthread_specific");
-    size_t cancel = field("_thread_db_pthread_cancelhandling");
-    if (!size || field("_thread_db_pthread_dtvp") != 8 || L.list < HDR_FEATURE_1 + 4 ||
+    const uint32_t *size = &_thread_db_sizeof_pthread;
+    L.list = field(_thread_db_pthread_list);
+    L.tid = field(_thread_db_pthread_tid);
+    L.specific = field(_thread_db_pthread_specific);
+    size_t cancel = field(_thread_db_pthread_cancelhandling);
+    if (!size || field(_thread_db_pthread_dtvp) != 8 || L.list < HDR_FEATURE_1 + 4 ||
         L.tid != L.list + 16 || cancel != L.tid + 56 ||
-        L.specific != cancel + 8 + KEY_BLOCK * 16 || *size < L.specific)
+        L.specific != cancel + 8 + KEY_BLOCK * 16 || *size < L.specific) {
+        L.list = 0;
         return "struct pthread is not laid out as in glibc 2.36";
-    const ptrdiff_t *rseq = dlsym(RTLD_DEFAULT, "__rseq_offset");
+    }
+    const ptrdiff_t *rseq = &__rseq_offset;
     L.rseq = rseq && *rseq > 0 && (size_t)*rseq + 8 <= *size ? *rseq : -1;
     return NULL;
 }
@@ -108,9 +122,6 @@ static int find_libc(struct dl_phdr_info *i, size_t sz, void *addr)
 
 int green__tls_setup(green_thread *main_thread)
 {
-    L.alloc = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls", "GLIBC_PRIVATE");
-    L.init = dlvsym(RTLD_DEFAULT, "_dl_allocate_tls_init", "GLIBC_PRIVATE");
-    L.dtors = dlvsym(RTLD_DEFAULT, "__call_tls_dtors", "GLIBC_PRIVATE");
     const char *why = getenv("GREEN_TLS") && !strcmp(getenv("GREEN_TLS"), "shared")
                           ? NULL : check_layout();
     if (why)
@@ -119,6 +130,7 @@ int green__tls_setup(green_thread *main_thread)
         return 0;
     dl_iterate_phdr(find_libc, (void *)malloc);
     char *tp = self_tp();
+    L.current_at = (char *)&green__current - tp;
     memcpy(L.hdr, tp + HDR_MULTIPLE_THREADS, sizeof L.hdr);
     L.hdr[0] = 1; /* multiple_threads: glibc takes its atomic paths */
     green__tls.fsgsbase = getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE;
@@ -163,7 +175,7 @@ static void *reuse(char *tcb)
     char keep[256];
     size_t n = L.libc_len <= sizeof keep ? L.libc_len : 0;
     memcpy(keep, tcb + L.libc_at, n);
-    L.init(tcb, true);
+    _dl_allocate_tls_init(tcb, true);
     memcpy(tcb + L.libc_at, keep, n);
     return tcb;
 }
@@ -178,11 +190,14 @@ int green__tls_alloc(green_thread *t)
         t->tls_reused = true;
         reuse(tcb);
     } else {
-        tcb = L.alloc(NULL);
+        tcb = _dl_allocate_tls(NULL);
         if (!tcb)
             return -EAGAIN;
     }
     fill(tcb);
+    /* Its own copy of green__current names it for good: the switch has
+     * nothing to store. */
+    memcpy(tcb + L.current_at, &t, sizeof t);
     t->tp = tcb;
     return 0;
 }
@@ -196,11 +211,16 @@ void green__tls_free(green_thread *t)
     t->tp = NULL;
 }
 
-/* A new thread starts with errno 0 and the global locale, as natively. */
+void __ctype_init(void); /* glibc's, public: the ctype tables' TLS pointers */
+
+/* A new thread starts with errno 0 and the global locale, as natively;
+ * start_thread sets the ctype table pointers the same way. */
 void green__tls_started(green_thread *t)
 {
     if (t->tls_reused)
         uselocale(LC_GLOBAL_LOCALE);
+    if (green__tls.on)
+        __ctype_init();
     errno = 0;
 }
 
@@ -208,8 +228,8 @@ void green__tls_started(green_thread *t)
  * runs them first when a thread ends; a second call finds none. */
 void green_tls_dtors(void)
 {
-    if (green__tls.on && green__current != green__s.main && L.dtors)
-        L.dtors();
+    if (green__tls.on && green__current != green__s.main && __call_tls_dtors)
+        __call_tls_dtors();
 }
 
 void green__tls_set(char *tp)

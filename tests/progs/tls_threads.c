@@ -5,6 +5,7 @@
  * the stack it runs on, and a deep recursion fits the default stack.
  * -t: print Threads: from /proc/self/status last. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
@@ -38,6 +39,11 @@ static void *worker(void *arg)
 {
     long id = (long)arg;
     int ok = counter == 1 && c11_id == 0 && start_get() == 5 && errno == 0;
+    char num[32]; /* the locale's tables, as a new thread sees them */
+    snprintf(num, sizeof num, "%.2f %c", id / 4.0, toupper('q'));
+    char want[32];
+    sprintf(want, "%ld.%02ld Q", id / 4, id % 4 * 25);
+    ok &= !strcmp(num, want);
     counter = id;
     c11_id = id * 3;
     start_set(id * 5);
