@@ -17,7 +17,9 @@
  * Blocks of exited threads are pooled and reused with libc's own static
  * TLS kept: glibc frees a thread's malloc cache (tcache) only from a
  * function it does not export, so the cache stays with the block and
- * serves its next thread instead of leaking.
+ * serves its next thread instead of leaking. The pool is as large as the
+ * most threads alive at once; the pages of a pooled block outside libc's
+ * part go back to the kernel, as reuse rewrites them anyway.
  */
 #include <dlfcn.h>
 #include <errno.h>
@@ -25,6 +27,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "internal.h"
 /* After ev.h: elf.h defines EV_NONE, an enumerator there. */
@@ -51,6 +55,7 @@ typedef union {
 extern void *_dl_allocate_tls(void *mem) WEAK;
 extern void *_dl_allocate_tls_init(void *tcb, bool init) WEAK;
 extern void __call_tls_dtors(void) WEAK;
+extern void _dl_get_tls_static_info(size_t *size, size_t *align) WEAK;
 extern const uint32_t _thread_db_sizeof_pthread WEAK;
 extern const uint32_t _thread_db_pthread_dtvp[3] WEAK, _thread_db_pthread_list[3] WEAK,
     _thread_db_pthread_tid[3] WEAK, _thread_db_pthread_specific[3] WEAK,
@@ -64,6 +69,7 @@ static struct {
     ptrdiff_t rseq;             /* -1: none */
     ptrdiff_t libc_at;          /* libc's static block, from the pointer */
     ptrdiff_t current_at;       /* green__current, from the pointer */
+    size_t below;               /* static TLS below the pointer */
     size_t libc_len;
     char hdr[HDR_FEATURE_1 + 4 - HDR_MULTIPLE_THREADS]; /* main's, copied */
     void *pool;                 /* free blocks, linked through list */
@@ -94,6 +100,10 @@ static const char *check_layout(void)
         L.list = 0;
         return "struct pthread is not laid out as in glibc 2.36";
     }
+    size_t all = 0, align;
+    if (_dl_get_tls_static_info)
+        _dl_get_tls_static_info(&all, &align);
+    L.below = all > *size ? all - *size : 0;
     const ptrdiff_t *rseq = &__rseq_offset;
     L.rseq = rseq && *rseq > 0 && (size_t)*rseq + 8 <= *size ? *rseq : -1;
     return NULL;
@@ -202,10 +212,22 @@ int green__tls_alloc(green_thread *t)
     return 0;
 }
 
+static void zap(char *a, char *b)
+{
+    uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t)a + pg - 1) & ~(pg - 1), hi = (uintptr_t)b & ~(pg - 1);
+    if (lo < hi)
+        madvise((void *)lo, hi - lo, MADV_DONTNEED);
+}
+
 void green__tls_free(green_thread *t)
 {
     if (!t->tp || t == green__s.main)
         return;
+    if (L.below && L.libc_len) {
+        zap(t->tp - L.below, t->tp + L.libc_at);
+        zap(t->tp + L.libc_at + L.libc_len, t->tp);
+    }
     memcpy(t->tp + L.list, &L.pool, sizeof L.pool);
     L.pool = t->tp;
     t->tp = NULL;
