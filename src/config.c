@@ -141,5 +141,10 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
             return BAD("GREEN_QUIET=%.40s: expected 0 or 1", s);
         cfg->quiet = *s == '1';
     }
+    if ((s = var("GREEN_TLS"))) {
+        if (strcmp(s, "own") && strcmp(s, "shared"))
+            return BAD("GREEN_TLS=%.40s: expected own or shared", s);
+        cfg->shared_tls = *s == 's';
+    }
     return 0;
 }

@@ -50,12 +50,13 @@ struct green_config {
     unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
+    int shared_tls;     /* one TLS for all green threads, as before issue 12 */
 };
 
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1). Strings point into the environment. Returns 0, or -EINVAL after
+ * 1), GREEN_TLS (own or shared). Strings point into the environment. Returns 0, or -EINVAL after
  * writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);

@@ -132,12 +132,14 @@ static int find_libc(struct dl_phdr_info *i, size_t sz, void *addr)
 
 int green__tls_setup(green_thread *main_thread)
 {
-    const char *why = getenv("GREEN_TLS") && !strcmp(getenv("GREEN_TLS"), "shared")
-                          ? NULL : check_layout();
-    if (why)
-        green__say("libgreen: thread-local storage is shared by all green threads: %s", why);
-    if (why || !L.list) /* GREEN_TLS=shared asks for it: no message */
+    if (green__s.cfg.shared_tls)
         return 0;
+    const char *why = check_layout();
+    if (why) {
+        if (!green__s.cfg.quiet)
+            green__say("libgreen: thread-local storage is shared by all green threads: %s", why);
+        return 0;
+    }
     dl_iterate_phdr(find_libc, (void *)malloc);
     char *tp = self_tp();
     L.current_at = (char *)&green__current - tp;
