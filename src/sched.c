@@ -34,6 +34,8 @@ int green_init(const struct green_config *cfg)
         return -EINVAL;
     if (c.deadlock != GREEN_DEADLOCK_ABORT && c.deadlock != GREEN_DEADLOCK_HANG)
         return -EINVAL;
+    if (c.tls < GREEN_TLS_AUTO || c.tls > GREEN_TLS_SHARED)
+        return -EINVAL;
     int r = green__stack_setup();
     if (r < 0)
         return r;

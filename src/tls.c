@@ -130,9 +130,32 @@ static int find_libc(struct dl_phdr_info *i, size_t sz, void *addr)
     return 1;
 }
 
+/* Does a module other than glibc's (libc, ld.so) and the one holding
+ * libgreen's own TLS carry TLS? Then AUTO gives each thread its own. */
+static int other_tls(struct dl_phdr_info *i, size_t sz, void *data)
+{
+    (void)sz;
+    (void)data;
+    const char *name = strrchr(i->dlpi_name, '/');
+    name = name ? name + 1 : i->dlpi_name;
+    if (!i->dlpi_tls_modid || !strncmp(name, "libc.so", 7) || !strncmp(name, "ld-linux", 8))
+        return 0;
+    for (int k = 0; k < i->dlpi_phnum; k++) {
+        const ElfW(Phdr) *ph = &i->dlpi_phdr[k];
+        char *lo = (char *)i->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && (char *)(uintptr_t)other_tls >= lo &&
+            (char *)(uintptr_t)other_tls < lo + ph->p_memsz)
+            return 0; /* libgreen's module */
+    }
+    return 1;
+}
+
 int green__tls_setup(green_thread *main_thread)
 {
-    if (green__s.cfg.shared_tls)
+    int mode = green__s.cfg.tls;
+    if (mode == GREEN_TLS_AUTO)
+        mode = dl_iterate_phdr(other_tls, NULL) ? GREEN_TLS_OWN : GREEN_TLS_SHARED;
+    if (mode == GREEN_TLS_SHARED)
         return 0;
     const char *why = check_layout();
     if (why) {

@@ -581,7 +581,8 @@ static void *keep_tls(void *arg)
 
 Test(sched, each_green_thread_has_its_own_tls, .timeout = 20)
 {
-    GREEN_INIT();
+    struct green_config cfg = {.tls = GREEN_TLS_OWN};
+    cr_assert_eq(green_init(&cfg), 0);
     tls_value = 1;
     green_thread *a = spawn_ok(keep_tls, (void *)1), *b = spawn_ok(keep_tls, (void *)2);
     cr_assert_eq(green_join(a, NULL, GREEN_NEVER), 0);
@@ -592,7 +593,7 @@ Test(sched, each_green_thread_has_its_own_tls, .timeout = 20)
 
 Test(sched, shared_tls_on_request_is_one_copy_for_all, .timeout = 20)
 {
-    struct green_config cfg = {.shared_tls = 1};
+    struct green_config cfg = {.tls = GREEN_TLS_SHARED};
     cr_assert_eq(green_init(&cfg), 0);
     tls_value = 3;
     green_thread *a = spawn_ok(keep_tls, (void *)1);
@@ -602,16 +603,19 @@ Test(sched, shared_tls_on_request_is_one_copy_for_all, .timeout = 20)
     cr_expect_not(tls_seen[1], "thread 1 did not start from the image");
 }
 
-Test(config, tls_accepts_own_and_shared_only, .timeout = 20)
+Test(config, tls_accepts_auto_own_and_shared_only, .timeout = 20)
 {
     struct green_config cfg;
     char err[256];
     setenv("GREEN_TLS", "shared", 1);
     cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), 0, "%s", err);
-    cr_expect_eq(cfg.shared_tls, 1);
+    cr_expect_eq(cfg.tls, GREEN_TLS_SHARED);
     setenv("GREEN_TLS", "own", 1);
     cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), 0, "%s", err);
-    cr_expect_eq(cfg.shared_tls, 0);
+    cr_expect_eq(cfg.tls, GREEN_TLS_OWN);
+    setenv("GREEN_TLS", "auto", 1);
+    cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(cfg.tls, GREEN_TLS_AUTO);
     setenv("GREEN_TLS", "mine", 1);
     cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), -EINVAL);
     cr_expect(strstr(err, "GREEN_TLS"), "message names the variable: %s", err);
