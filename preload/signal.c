@@ -235,28 +235,51 @@ static void fill_info(siginfo_t *info, const struct signalfd_siginfo *s)
         info->si_value.sival_ptr = (void *)(uintptr_t)s->ssi_ptr;
 }
 
-/* Take one pending signal of set, waiting green on a signalfd until one
- * comes or deadline. Returns the signal, -EAGAIN at deadline, -EINTR. */
-GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline)
+static void close_signalfd(void *arg)
 {
-    int fd = (int)syscall(SYS_signalfd4, -1, set, (size_t)8, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct signalfd_siginfo s;
-    int r = 0;
-    while (r >= 0) {
-        long n = syscall(SYS_read, fd, &s, sizeof s);
-        if (n == (long)sizeof s) {
-            r = (int)s.ssi_signo;
-            if (info)
-                fill_info(info, &s);
-            break;
-        }
-        r = n < 0 && errno != EAGAIN ? -errno : green_fd_wait(fd, GREEN_IN, deadline);
-    }
+    int fd = *(int *)arg;
     green_fd_close(fd);
     syscall(SYS_close, fd);
-    return r == -ETIMEDOUT ? -EAGAIN : r;
+}
+
+/* One attempt: a pending signal of set from the signalfd, or without one
+ * (no fd to be had) from the kernel's queue directly. */
+static int take(int fd, const sigset_t *set, siginfo_t *info)
+{
+    static const struct timespec zero;
+    struct signalfd_siginfo s;
+    if (fd < 0) {
+        siginfo_t local;
+        long r = syscall(SYS_rt_sigtimedwait, set, info ? info : &local, &zero, (size_t)8);
+        return r < 0 ? -errno : (int)r;
+    }
+    long n = syscall(SYS_read, fd, &s, sizeof s);
+    if (n != (long)sizeof s)
+        return n < 0 ? -errno : -EAGAIN;
+    if (info)
+        fill_info(info, &s);
+    return (int)s.ssi_signo;
+}
+
+/* Take one pending signal of set, waiting green on a signalfd until one
+ * comes, with call's wait policy; when the fd table is full (EMFILE,
+ * ENFILE) the queue is asked every millisecond instead. Returns the
+ * signal, -EAGAIN at deadline, -EINTR. */
+GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline,
+                                 int call)
+{
+    int fd = (int)syscall(SYS_signalfd4, -1, set, (size_t)8, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (fd < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
+        return -errno;
+    struct green_wait w = {.call = call, .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD, .fd = fd,
+                           .events = GREEN_IN, .deadline = deadline,
+                           .release = fd < 0 ? NULL : close_signalfd, .arg = &fd};
+    int r;
+    while ((r = take(fd, set, info)) == -EAGAIN && (r = green_wait(&w)) > 0)
+        ;
+    if (fd >= 0)
+        close_signalfd(&fd);
+    return r;
 }
 
 /* Each waits green for a signal of set (which the caller blocks, as
@@ -265,9 +288,7 @@ PRELOAD_EXPORT int sigwait(const sigset_t *set, int *sig)
 {
     if (!preload_should_wait())
         return real_sigwait(set, sig);
-    int r;
-    while ((r = wait_set(set, NULL, GREEN_NEVER)) == -EINTR)
-        ;
+    int r = wait_set(set, NULL, GREEN_NEVER, GREEN_CALL_SIGWAIT_ANY);
     if (r < 0)
         return -r;
     *sig = r;
@@ -278,7 +299,7 @@ PRELOAD_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
     if (!preload_should_wait())
         return real_sigwaitinfo(set, info);
-    int r = wait_set(set, info, GREEN_NEVER);
+    int r = wait_set(set, info, GREEN_NEVER, GREEN_CALL_SIGWAIT);
     return r < 0 ? preload_fail(r) : r;
 }
 
@@ -286,6 +307,7 @@ PRELOAD_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const stru
 {
     if (!preload_should_wait() || (ts && !preload_ts_valid(ts)))
         return real_sigtimedwait(set, info, ts);
-    int r = wait_set(set, info, ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER);
+    int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER;
+    int r = wait_set(set, info, deadline, GREEN_CALL_SIGWAIT);
     return r < 0 ? preload_fail(r) : r;
 }

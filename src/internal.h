@@ -66,6 +66,7 @@ struct green_thread {
      * at it, and whether the signal that last interrupted it restarts. */
     uint64_t sigmask, sigdirected;
     bool intr_restart;
+    bool cancel_point; /* waits in a cancellation point (policy.c) */
     unsigned long block_seq; /* green__sigseq when it last blocked */
 };
 
@@ -138,6 +139,12 @@ void green__offload_fork_child(void);
 extern _Atomic unsigned long green__sigseq;
 void green__signal_init(void);
 void green__signal_fork_child(void);
+
+/* policy.c: the policy of class call (enum green_call) applied to the
+ * result r of a core wait: cancellation, restart, deadline result. */
+bool green__cancels(int call);
+int green__settle(int call, int r, int64_t deadline, int result, void (*release)(void *),
+                  void *arg);
 
 /* thread.c */
 void green__thread_reap(green_thread *t);

@@ -173,6 +173,7 @@ int green_signal_direct(green_thread *t, int sig)
 int green_signal_wait(const uint64_t *mask)
 {
     green_thread *self = green__current;
+    green_cancel_point(NULL, NULL);
     uint64_t saved = self->sigmask;
     unsigned long seq = atomic_load(&green__sigseq);
     if (mask) {
@@ -184,14 +185,16 @@ int green_signal_wait(const uint64_t *mask)
         /* Only the async watcher can end this wait: let it keep the
          * loop blocking in the kernel meanwhile. */
         ev_ref(green__s.loop);
+        self->cancel_point = true;
         r = green__block(W_SIGNAL, NULL, GREEN_NEVER, true);
+        self->cancel_point = false;
         ev_unref(green__s.loop);
     }
     if (mask) {
         self->sigmask = saved;
         sync_os();
     }
-    return r;
+    return green__settle(GREEN_CALL_PAUSE, r, GREEN_NEVER, 0, NULL, NULL);
 }
 
 /* The child of a fork keeps one thread: its mask is the real one. */
