@@ -174,16 +174,19 @@ static green_thread *green_of(pthread_t t)
 }
 
 /* Aims sig at the green thread t (it, not main, gets the EINTR), then
- * raises it on the OS thread. sig 0 only checks sig. */
+ * raises it on the OS thread; held pending for t while t blocks it;
+ * nothing for a thread that has exited. sig 0 only checks sig. */
 PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 {
     if (!preload_green())
         return real_pthread_kill(t, sig);
     if (sig < 0 || sig >= NSIGS)
         return EINVAL;
-    if (sig == 0)
-        return 0;
-    green_signal_direct(green_of(t), sig);
+    /* Exited (not joined): glibc sends nothing and says 0. Blocked by
+     * t: held pending for t by the core, as the kernel would. */
+    int r = green_signal_direct(green_of(t), sig);
+    if (r != 0 || sig == 0)
+        return r < 0 && r != -ESRCH ? -r : 0;
     return syscall(SYS_tgkill, getpid(), gettid(), sig) < 0 ? errno : 0;
 }
 
@@ -235,11 +238,15 @@ static void fill_info(siginfo_t *info, const struct signalfd_siginfo *s)
         info->si_value.sival_ptr = (void *)(uintptr_t)s->ssi_ptr;
 }
 
-static void close_signalfd(void *arg)
+/* The end of a wait for signals, also when a cancellation ends it. */
+static void end_wait(void *arg)
 {
     int fd = *(int *)arg;
-    green_fd_close(fd);
-    syscall(SYS_close, fd);
+    green_signal_waiting(0);
+    if (fd >= 0) {
+        green_fd_close(fd);
+        syscall(SYS_close, fd);
+    }
 }
 
 /* One attempt: a pending signal of set from the signalfd, or without one
@@ -248,6 +255,17 @@ static int take(int fd, const sigset_t *set, siginfo_t *info)
 {
     static const struct timespec zero;
     struct signalfd_siginfo s;
+    int held = green_signal_take(to_bits(set));
+    if (held) {
+        if (info) {
+            memset(info, 0, sizeof *info);
+            info->si_signo = held;
+            info->si_code = SI_TKILL;
+            info->si_pid = getpid();
+            info->si_uid = getuid();
+        }
+        return held;
+    }
     if (fd < 0) {
         siginfo_t local;
         long r = syscall(SYS_rt_sigtimedwait, set, info ? info : &local, &zero, (size_t)8);
@@ -272,13 +290,13 @@ GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t d
     if (fd < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
         return -errno;
     struct green_wait w = {.call = call, .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD, .fd = fd,
-                           .events = GREEN_IN, .deadline = deadline,
-                           .release = fd < 0 ? NULL : close_signalfd, .arg = &fd};
+                           .events = GREEN_IN, .deadline = deadline, .release = end_wait,
+                           .arg = &fd};
     int r;
+    green_signal_waiting(to_bits(set));
     while ((r = take(fd, set, info)) == -EAGAIN && (r = green_wait(&w)) > 0)
         ;
-    if (fd >= 0)
-        close_signalfd(&fd);
+    end_wait(&fd);
     return r;
 }
 

@@ -441,9 +441,22 @@ GREEN_API int green_intr_restart(void);
  * a bad how, -EPERM off a green thread. */
 GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
 
-/* Aim the next delivery of sig at t (pthread_kill; the caller then
- * raises sig for real). sig 0 does nothing. Returns 0 or -EINVAL. */
+/* Aim the next delivery of sig at t (pthread_kill). Returns 0 when the
+ * caller should then raise sig for real; 1 when t blocks sig, which is
+ * then held pending for t (delivered when t unblocks it, or taken by
+ * its sigwait: green_signal_take); -ESRCH when t has exited; -EINVAL.
+ * sig 0 only checks. */
 GREEN_API int green_signal_direct(green_thread *t, int sig);
+
+/* Take one signal of set held pending for the caller (see
+ * green_signal_direct). Returns it, or 0 when there is none. */
+GREEN_API int green_signal_take(uint64_t set);
+
+/* The caller waits for a signal of set in sigwait and friends (0: no
+ * longer). While it does, a signal aimed at it wakes its wait, and one
+ * sent to the process stays pending for it when main blocks it (the
+ * kernel offers it to main first, and natively the sigwait takes it). */
+GREEN_API void green_signal_waiting(uint64_t set);
 
 /* Wait green until a signal interrupts the caller (pause, sigsuspend);
  * with mask non-NULL, the caller's mask is *mask during the wait and
