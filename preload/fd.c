@@ -18,6 +18,7 @@
 #include "pthr.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -299,10 +300,21 @@ GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *
     return io->call(io, false);
 }
 
+/* A socket error is there (a reset): the blocking call ends with what it
+ * moved, and leaves the error to the next call, as the kernel does; an
+ * attempt would consume it. */
+static bool sock_error(const struct io *io)
+{
+    struct pollfd p = {.fd = io->fd};
+    return io->kind == GREEN_FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
 {
     int64_t deadline = 0;
     for (;;) {
+        if (io->done && sock_error(io))
+            return 0;
         ssize_t r = io->call(io, true);
         if (r > 0 && progress(io, (size_t)r) && !fd_nonblock(io->fd, fi))
             continue;

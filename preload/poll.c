@@ -15,6 +15,7 @@
 #include "fd.h"
 #include "pthr.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ struct pw {
     void *a, *b;
     const sigset_t *mask;
     fd_set *set[3], copy[3];
+    int dup;         /* epoll: the copy of the epoll fd waited on; -1: none */
 };
 
 static int ret(int r)
@@ -55,6 +57,10 @@ static void release(void *arg)
     struct pw *p = arg;
     if (p->fds != p->local)
         free(p->fds);
+    if (p->dup >= 0) {
+        green_fd_close(p->dup);
+        real_close(p->dup);
+    }
 }
 
 /* Ask the kernel until something is ready or deadline passes, waiting
@@ -72,8 +78,7 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
         if ((r = green_wait(&w)) < 0)
             break;
     }
-    if (p->fds != p->local)
-        free(p->fds);
+    release(p);
     return r;
 }
 
@@ -107,7 +112,7 @@ GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
                                  const sigset_t *mask)
 {
     struct pw p = {.check = poll_check, .build = poll_build, .a = f, .nfds = (int)n,
-                   .mask = mask};
+                   .mask = mask, .dup = -1};
     return pw_run(&p, deadline);
 }
 
@@ -191,7 +196,8 @@ static int select_build(struct pw *p)
 /* The sets copied before the first round, or -EFAULT. */
 GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const sigset_t *mask)
 {
-    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask};
+    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask,
+                   .dup = -1};
     for (int i = 0; i < 3; i++) {
         p.set[i] = sets[i];
         if (sets[i] && fd_copyin(&p.copy[i], sets[i], set_bytes(n)) < 0)
@@ -249,9 +255,16 @@ static int epoll_check(struct pw *p)
     return ret(real_epoll_pwait(p->nfds, p->a, (int)(intptr_t)p->b, 0, p->mask));
 }
 
-/* The epoll fd is readable while any of its fds is ready. */
+/* The epoll fd is readable while any of its fds is ready. The call
+ * waits on a copy of it: natively a waiting epoll_wait holds the epoll
+ * instance, and another thread closing the fd does not end the wait. */
 static int epoll_build(struct pw *p)
 {
+    int d = real_fcntl(p->nfds, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0) {
+        green_fd_close(d);
+        p->dup = p->nfds = d;
+    }
     return add(p, 1, p->nfds, GREEN_IN);
 }
 
@@ -259,7 +272,7 @@ GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_
                                  const sigset_t *mask)
 {
     struct pw p = {.check = epoll_check, .build = epoll_build, .nfds = ep, .a = ev,
-                   .b = (void *)(intptr_t)max, .mask = mask};
+                   .b = (void *)(intptr_t)max, .mask = mask, .dup = -1};
     return (int)preload_ret(pw_run(&p, deadline));
 }
 
