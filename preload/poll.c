@@ -32,7 +32,8 @@ struct pw {
     void *a, *b;
     const sigset_t *mask;
     fd_set *set[3], copy[3];
-    int dup;         /* epoll: the copy of the epoll fd waited on; -1: none */
+    bool has_dup;    /* epoll: waits on dup, a copy of the epoll fd */
+    int dup;
 };
 
 static int ret(int r)
@@ -57,7 +58,7 @@ static void release(void *arg)
     struct pw *p = arg;
     if (p->fds != p->local)
         free(p->fds);
-    if (p->dup >= 0) {
+    if (p->has_dup) {
         green_fd_close(p->dup);
         real_close(p->dup);
     }
@@ -112,7 +113,7 @@ GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
                                  const sigset_t *mask)
 {
     struct pw p = {.check = poll_check, .build = poll_build, .a = f, .nfds = (int)n,
-                   .mask = mask, .dup = -1};
+                   .mask = mask};
     return pw_run(&p, deadline);
 }
 
@@ -196,8 +197,7 @@ static int select_build(struct pw *p)
 /* The sets copied before the first round, or -EFAULT. */
 GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const sigset_t *mask)
 {
-    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask,
-                   .dup = -1};
+    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask};
     for (int i = 0; i < 3; i++) {
         p.set[i] = sets[i];
         if (sets[i] && fd_copyin(&p.copy[i], sets[i], set_bytes(n)) < 0)
@@ -264,6 +264,7 @@ static int epoll_build(struct pw *p)
     if (d >= 0) {
         green_fd_close(d);
         p->dup = p->nfds = d;
+        p->has_dup = true;
     }
     return add(p, 1, p->nfds, GREEN_IN);
 }
@@ -272,7 +273,7 @@ GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_
                                  const sigset_t *mask)
 {
     struct pw p = {.check = epoll_check, .build = epoll_build, .nfds = ep, .a = ev,
-                   .b = (void *)(intptr_t)max, .mask = mask, .dup = -1};
+                   .b = (void *)(intptr_t)max, .mask = mask};
     return (int)preload_ret(pw_run(&p, deadline));
 }
 
