@@ -223,6 +223,8 @@ int fd_copyin(void *dst, const void *src, size_t n)
     struct iovec remote = {.iov_base = (void *)src, .iov_len = n};
     if (n == 0)
         return 0;
+    if (!src)
+        return -EFAULT;
     int saved = errno;
     ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
     int e = r < 0 ? errno : 0;
@@ -242,6 +244,8 @@ int fd_copyout(void *dst, const void *src, size_t n)
     struct iovec remote = {.iov_base = dst, .iov_len = n};
     if (n == 0)
         return 0;
+    if (!dst)
+        return -EFAULT;
     int saved = errno;
     ssize_t r = process_vm_writev(getpid(), &local, 1, &remote, 1, 0);
     int e = r < 0 ? errno : 0;

@@ -22,7 +22,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
 
 #include <signal.h>
 #include <string.h>
@@ -150,10 +150,16 @@ PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     if (!preload_green())
         return real_pthread_sigmask(how, set, old);
-    uint64_t b = set ? to_bits(set) : 0, o;
-    int r = green_sigmask(how, set ? &b : NULL, &o);
-    if (r == 0 && old)
-        from_bits(o, old);
+    sigset_t s, o;
+    if (set && fd_copyin(&s, set, sizeof s) < 0)
+        return EFAULT;
+    uint64_t b = set ? to_bits(&s) : 0, ob;
+    int r = green_sigmask(how, set ? &b : NULL, &ob);
+    if (r == 0 && old) {
+        from_bits(ob, &o);
+        if (fd_copyout(old, &o, sizeof o) < 0)
+            return EFAULT; /* the mask changed all the same, as natively */
+    }
     return -r;
 }
 
@@ -209,10 +215,10 @@ PRELOAD_EXPORT int pause(void)
 /* Waits green with the thread's mask set to *set until a handler ran. */
 PRELOAD_EXPORT int sigsuspend(const sigset_t *set)
 {
-    const sigset_t *volatile s = set; /* declared nonnull, yet NULL gets EFAULT */
-    if (!s || !preload_should_wait())
-        return real_sigsuspend(set);
-    uint64_t b = to_bits(set);
+    sigset_t s;
+    if (!preload_should_wait() || fd_copyin(&s, set, sizeof s) < 0)
+        return real_sigsuspend(set); /* EFAULT at once for a bad set */
+    uint64_t b = to_bits(&s);
     return preload_fail(green_signal_wait(&b));
 }
 
@@ -236,7 +242,9 @@ static void fill_info(siginfo_t *info, const struct signalfd_siginfo *s)
 }
 
 /* Take one pending signal of set, waiting green on a signalfd until one
- * comes or deadline. Returns the signal, -EAGAIN at deadline, -EINTR. */
+ * comes or deadline. Returns the signal, -EAGAIN at deadline, -EINTR,
+ * -EFAULT for a set or info the program gave and libgreen cannot read
+ * or write (the signal is taken all the same, as natively). */
 GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline)
 {
     int fd = (int)syscall(SYS_signalfd4, -1, set, (size_t)8, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -247,9 +255,9 @@ GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t d
     while (r >= 0) {
         long n = syscall(SYS_read, fd, &s, sizeof s);
         if (n == (long)sizeof s) {
-            r = (int)s.ssi_signo;
-            if (info)
-                fill_info(info, &s);
+            siginfo_t si;
+            fill_info(&si, &s);
+            r = info && fd_copyout(info, &si, sizeof si) < 0 ? -EFAULT : (int)s.ssi_signo;
             break;
         }
         r = n < 0 && errno != EAGAIN ? -errno : green_fd_wait(fd, GREEN_IN, deadline);
@@ -284,8 +292,9 @@ PRELOAD_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 
 PRELOAD_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
-    if (!preload_should_wait() || (ts && !preload_ts_valid(ts)))
-        return real_sigtimedwait(set, info, ts);
-    int r = wait_set(set, info, ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER);
+    struct timespec t;
+    if (!preload_should_wait() || (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t))))
+        return real_sigtimedwait(set, info, ts); /* EFAULT or EINVAL at once */
+    int r = wait_set(set, info, ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER);
     return r < 0 ? preload_fail(r) : r;
 }
