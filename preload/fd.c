@@ -307,16 +307,12 @@ static int64_t deadline_of(const struct green_fdinfo *fi, int events)
     return t > 0 ? preload_deadline_after(t) : GREEN_NEVER;
 }
 
-/* A pending cancellation ends the thread here; *owned goes first. */
-static void cancel_point(struct iovec **owned)
+/* A cancellation ends the thread: the call's iovec copy goes first. */
+static void release_owned(void *arg)
 {
-    if (pthr_cancel_due()) {
-        if (owned) {
-            free(*owned);
-            *owned = NULL;
-        }
-        pthr_testcancel();
-    }
+    struct iovec **owned = arg;
+    free(*owned);
+    *owned = NULL;
 }
 
 int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline,
@@ -324,16 +320,10 @@ int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline
 {
     if (!*deadline)
         *deadline = deadline_of(fi, events);
-    cancel_point(owned);
-    int w = green_fd_wait(fd, events, *deadline);
-    if (w == -EINTR) {
-        cancel_point(owned);
-        /* signal(7): SA_RESTART resumes the call, unless it has a
-         * socket timeout. */
-        if (*deadline == GREEN_NEVER && green_intr_restart())
-            return events;
-    }
-    return w == -ETIMEDOUT ? -EAGAIN : w;
+    struct green_wait w = {.call = GREEN_CALL_IO, .on = GREEN_ON_FD, .fd = fd,
+                           .events = events, .deadline = *deadline,
+                           .release = owned ? release_owned : NULL, .arg = owned};
+    return green_wait(&w);
 }
 
 /* Where the kernel has no non-blocking form and no twin can be made

@@ -60,13 +60,10 @@ static void pw_free(struct pw *p)
         free(p->copy[0]);
 }
 
-/* A cancellation ends the thread here: let go of the arrays first. */
-static void cancel_point(struct pw *p, int w)
+/* A cancellation ends the thread: let go of the arrays first. */
+static void release(void *arg)
 {
-    if ((w == 0 || w == -EINTR) && pthr_cancel_due()) {
-        pw_free(p);
-        pthr_testcancel();
-    }
+    pw_free(arg);
 }
 
 /* Ask the kernel until something is ready or deadline passes, waiting
@@ -79,13 +76,10 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
             break;
         if (!p->fds && (r = p->build(p)) < 0)
             break;
-        cancel_point(p, 0);
-        int w = green_fd_wait_many(p->fds, p->n, deadline);
-        cancel_point(p, w);
-        if (w < 0 && w != -ETIMEDOUT) {
-            r = w;
+        struct green_wait w = {.call = GREEN_CALL_POLL, .on = GREEN_ON_FDS, .fds = p->fds,
+                               .n = p->n, .deadline = deadline, .release = release, .arg = p};
+        if ((r = green_wait(&w)) < 0)
             break;
-        }
     }
     pw_free(p);
     return r;

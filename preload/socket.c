@@ -195,28 +195,23 @@ static int connect_once(int fd, int fl, const struct sockaddr *sa, socklen_t len
  * the outcome exactly as a blocking connect would (0, or the socket
  * error) and moves the socket to its final state. A full AF_UNIX backlog
  * (EAGAIN) gives no event to wait for: retry every millisecond, as the
- * blocking connect would wait for room. SO_SNDTIMEO ends the wait with
- * EINPROGRESS, as natively. */
+ * blocking connect would wait for room. At SO_SNDTIMEO the call returns
+ * what its last attempt said, as the kernel does: EINPROGRESS, EALREADY
+ * when a connect was already under way, EAGAIN for a full backlog. */
 GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa, socklen_t len,
                                       int64_t deadline)
 {
     int r = connect_once(fd, fl, sa, len);
-    for (;;) {
-        int w;
-        if (r == -EAGAIN)
-            w = green_sleep_until(preload_deadline_after(1000000));
-        else if (r == -EINPROGRESS || r == -EALREADY) {
-            pthr_cancel_point(0); /* connect is a cancellation point */
-            w = green_fd_wait(fd, GREEN_OUT, deadline);
-            pthr_cancel_point(w);
-        } else
-            return r;
-        if (w == -ETIMEDOUT || (w >= 0 && deadline != GREEN_NEVER && green_now() >= deadline))
-            return -EINPROGRESS;
-        if (w < 0)
-            return w;
+    while (r == -EAGAIN || r == -EINPROGRESS || r == -EALREADY) {
+        struct green_wait w = {.call = GREEN_CALL_CONNECT, .fd = fd, .events = GREEN_OUT,
+                               .on = r == -EAGAIN ? GREEN_ON_RETRY : GREEN_ON_FD,
+                               .deadline = deadline, .result = r};
+        int k = green_wait(&w);
+        if (k <= 0)
+            return k;
         r = connect_once(fd, fl, sa, len);
     }
+    return r;
 }
 
 /* Passes through as accept4 does; otherwise connects without blocking

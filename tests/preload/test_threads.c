@@ -199,3 +199,19 @@ Test(threads, deferred_cancellation_and_cleanup_same_as_native, .timeout = TIMEO
 {
     assert_same((const char *const[]){"threads_cancel", NULL}, 0);
 }
+
+/* pthread_join, sigwait, the wait family, sigwaitinfo, sigtimedwait,
+ * sigsuspend and pause are cancellation points. */
+Test(threads, waits_are_cancellation_points_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"wait_cancel", NULL}, 0);
+}
+
+/* Edge semantics of blocking calls: restarts after SA_RESTART, connect
+ * after a timeout, signals held for a thread that blocks them, epoll fd
+ * closed meanwhile, a reset during a write, sigwait with the fd table
+ * full, a listening socket passed on, huge stacks, tryjoin. */
+Test(threads, wait_edges_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"wait_edges", NULL}, 0);
+}
