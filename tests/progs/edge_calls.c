@@ -76,14 +76,14 @@ static void guard(int on)
 
 static int idle_pipe[2];
 
+/* Blocks every signal and waits for a byte on the pipe arg reads. */
 static void *idle(void *arg)
 {
     char c;
     sigset_t all;
-    (void)arg;
     sigfillset(&all); /* signals go to main, natively too */
     pthread_sigmask(SIG_BLOCK, &all, NULL);
-    while (read(idle_pipe[0], &c, 1) < 0 && errno == EINTR)
+    while (read((int)(intptr_t)arg, &c, 1) < 0 && errno == EINTR)
         ;
     return NULL;
 }
@@ -637,10 +637,13 @@ static void bad_pointers(void)
     SHOW(sigwaitinfo(bad_ptr, NULL));
     SHOW(pthread_getname_np(pthread_self(), bad_ptr, 16));
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, idle, NULL));
+    int p[2];
+    pipe(p);
+    CHECK(pthread_create(&t, NULL, idle, (void *)(intptr_t)p[0]));
     SHOW(pthread_getname_np(t, bad_ptr, 16));
-    write(idle_pipe[1], "x", 1);
+    write(p[1], "x", 1);
     CHECK(pthread_join(t, NULL));
+    close(p[0]), close(p[1]);
     /* A signal pending for sigtimedwait with a bad siginfo. */
     pthread_sigmask(SIG_BLOCK, &usr2, NULL);
     raise(SIGUSR2);
@@ -669,7 +672,7 @@ int main(void)
         return 2;
     pipe(idle_pipe);
     pthread_t t;
-    CHECK(pthread_create(&t, NULL, idle, NULL));
+    CHECK(pthread_create(&t, NULL, idle, (void *)(intptr_t)idle_pipe[0]));
     matrix();
     fifo_two_readers();
     fifo_big_write();
