@@ -169,6 +169,20 @@ static int mk_fifo(int flags)
 
 static int mk_fifo_r(void) { return mk_fifo(O_RDONLY); }
 static int mk_fifo_w(void) { return mk_fifo(O_WRONLY); }
+
+/* The end asked for, the O_RDWR end closed: no writer, or no reader. */
+static int mk_fifo_alone(int flags)
+{
+    int fd = mk_fifo(flags);
+    close(fifo_rdwr);
+    for (int i = 0; i < nopened; i++)
+        if (opened[i] == fifo_rdwr)
+            opened[i] = opened[--nopened];
+    return fd;
+}
+
+static int mk_fifo_r_alone(void) { return mk_fifo_alone(O_RDONLY); }
+static int mk_fifo_w_alone(void) { return mk_fifo_alone(O_WRONLY); }
 static int mk_dir(void) { return keep(open(dir, O_RDONLY | O_DIRECTORY)); }
 static int mk_opath(void) { return keep(open(dir, O_PATH)); }
 static int mk_null(void) { return keep(open("/dev/null", O_RDWR)); }
@@ -266,6 +280,8 @@ static const struct kind {
     {"pipe_w", mk_pipe_w},
     {"fifo_r", mk_fifo_r},
     {"fifo_w", mk_fifo_w},
+    {"fifo_r_alone", mk_fifo_r_alone},
+    {"fifo_w_alone", mk_fifo_w_alone},
     {"dir", mk_dir},
     {"file", mk_file},
     {"opath", mk_opath},
@@ -297,6 +313,8 @@ static long op_write0(int fd) { return write(fd, buf, 0); }
 static long op_write1(int fd) { return write(fd, "x", 1); }
 static long op_write_bad(int fd) { return write(fd, bad_ptr, 16); }
 static long op_readv0(int fd) { return readv(fd, &(struct iovec){buf, 0}, 1); }
+static long op_writev_bad(int fd) { return writev(fd, bad_ptr, 1); }
+static long op_sendmsg_bad(int fd) { return sendmsg(fd, bad_ptr, 0); }
 static long op_readv_bad(int fd) { return readv(fd, bad_ptr, 1); }
 static long op_writev0(int fd) { return writev(fd, &(struct iovec){buf, 0}, 1); }
 static long op_pread0(int fd) { return pread(fd, buf, 0, 0); }
@@ -457,6 +475,7 @@ static const struct op {
     {"readv0", op_readv0},
     {"readv_bad", op_readv_bad},
     {"writev0", op_writev0},
+    {"writev_bad", op_writev_bad},
     {"pread0", op_pread0},
     {"pread1", op_pread1},
     {"pwrite0", op_pwrite0},
@@ -477,6 +496,7 @@ static const struct op {
     {"send_oob", op_send_oob},
     {"sendto0", op_sendto0},
     {"sendmsg0", op_sendmsg0},
+    {"sendmsg_bad", op_sendmsg_bad},
     {"sendmmsg0", op_sendmmsg0},
     {"accept", op_accept},
     {"accept4", op_accept4},
