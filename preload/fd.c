@@ -384,8 +384,6 @@ static ssize_t attempt(struct io *io, struct green_fdinfo *fi)
  * which waits for an event before it checks the count. */
 static bool nothing_now(const struct io *io, const struct green_fdinfo *fi)
 {
-    if (!io->rw || io->total)
-        return false;
     if (fi->kind == GREEN_FD_SOCKET)
         return io->events == GREEN_IN;
     return !(fi->flags & FDI_EVQUEUE) || io->events != GREEN_IN;
@@ -405,7 +403,7 @@ static ssize_t last(struct io *io, ssize_t r)
 GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
 {
     int64_t deadline = 0;
-    if (nothing_now(io, fi))
+    if (io->rw && !io->total && nothing_now(io, fi))
         return last(io, io->call(io, false));
     if (io->rw && !io->total && io->events == GREEN_IN)
         return last(io, ready_then_call(io, fi)); /* an event queue */

@@ -10,7 +10,12 @@
  *
  * io_run is the one waiting loop of every read, write, send and recv:
  * the call's own attempt function is made in its non-blocking form, and
- * on EAGAIN the green thread waits for the fd and tries again. */
+ * on EAGAIN the green thread waits for the fd and tries again. Every
+ * other result is the call's own and is returned as it is. A fd whose
+ * kernel refuses the non-blocking form (IO_NOFORM, remembered as
+ * FDI_NOFORM) gets one in io_run when it is a FIFO (a private
+ * O_NONBLOCK reopen per attempt), else waits until ready and makes the
+ * call. */
 #ifndef GREEN_PRELOAD_FD_H
 #define GREEN_PRELOAD_FD_H
 

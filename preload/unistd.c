@@ -6,12 +6,13 @@
  * interposer sees) share it. Each call is first made in a per-call
  * non-blocking form instead: preadv2/pwritev2 with RWF_NOWAIT and offset
  * -1 (the current position, as read and write use) works on pipes,
- * sockets, FIFOs and regular files. On EAGAIN the thread waits green for
+ * sockets and regular files. On EAGAIN the thread waits green for
  * the fd and retries, unless the program set O_NONBLOCK itself (then it
  * gets EAGAIN, as natively) or the fd is a file or block device, which
  * polling cannot wait for (then the real call is made). Where the kernel
- * has no non-blocking form (ttys, some devices: EOPNOTSUPP) the thread
- * waits for readiness, then makes the real call.
+ * has no non-blocking form (FIFOs opened with open(), ttys, some devices:
+ * EOPNOTSUPP) io_run finds another (fd.c). A count of 0 is made as the
+ * program made it (see io_loop).
  *
  * read and write check their whole buffer before clamping the count to
  * MAX_RW_COUNT, while preadv2/pwritev2 clamp first and reject counts
