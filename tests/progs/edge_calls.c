@@ -419,6 +419,7 @@ static long poll_with(int fd, short events, char *out, size_t n)
 {
     pthread_t t;
     int p[2];
+    guard(0); /* the other thread ends the wait, however late it runs */
     pipe(p);
     keep(p[0]), keep(p[1]);
     poke_fd = p[1];
@@ -442,6 +443,7 @@ static long select_with(int fd, int big)
 {
     pthread_t t;
     int p[2];
+    guard(0); /* as poll_with */
     pipe(p);
     keep(p[0]), keep(p[1]);
     poke_fd = p[1];
