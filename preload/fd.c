@@ -18,6 +18,7 @@
 #include "pthr.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -397,6 +398,15 @@ static ssize_t last(struct io *io, ssize_t r)
     return r > 0 ? 0 : r;
 }
 
+/* A socket error is there (a reset): the blocking call ends with what it
+ * moved, and leaves the error to the next call, as the kernel does; an
+ * attempt would consume it. */
+static bool sock_error(const struct io *io)
+{
+    struct pollfd p = {.fd = io->fd};
+    return io->kind == GREEN_FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 /* Every result of an attempt other than EAGAIN is the call's own: it is
  * returned as it is (a count goes on only where the blocking call takes
  * all). EAGAIN waits, unless the program asked for it. */
@@ -408,6 +418,8 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
     if (io->rw && !io->total && io->events == GREEN_IN)
         return last(io, ready_then_call(io, fi)); /* an event queue */
     for (;;) {
+        if (io->done && sock_error(io))
+            return 0;
         ssize_t r = attempt(io, fi);
         if (r > 0 && progress(io, (size_t)r) && !fd_nonblock(io->fd, fi))
             continue;

@@ -15,6 +15,7 @@
 #include "fd.h"
 #include "pthr.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -34,6 +35,8 @@ struct pw {
     fd_set *set[3];
     unsigned long *copy[3]; /* in own_sets, or allocated beyond FD_SETSIZE */
     fd_set own_sets[3];
+    bool has_dup;    /* epoll: waits on dup, a copy of the epoll fd */
+    int dup;
 };
 
 static int ret(int r)
@@ -58,6 +61,10 @@ static void pw_free(struct pw *p)
         free(p->fds);
     if (p->copy[0] && p->copy[0] != (unsigned long *)p->own_sets)
         free(p->copy[0]);
+    if (p->has_dup) {
+        green_fd_close(p->dup);
+        real_close(p->dup);
+    }
 }
 
 /* A cancellation ends the thread: let go of the arrays first. */
@@ -270,9 +277,17 @@ static int epoll_check(struct pw *p)
     return ret(real_epoll_pwait(p->nfds, p->a, (int)(intptr_t)p->b, 0, p->mask));
 }
 
-/* The epoll fd is readable while any of its fds is ready. */
+/* The epoll fd is readable while any of its fds is ready. The call
+ * waits on a copy of it: natively a waiting epoll_wait holds the epoll
+ * instance, and another thread closing the fd does not end the wait. */
 static int epoll_build(struct pw *p)
 {
+    int d = real_fcntl(p->nfds, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0) {
+        green_fd_close(d);
+        p->dup = p->nfds = d;
+        p->has_dup = true;
+    }
     return add(p, 1, p->nfds, GREEN_IN);
 }
 

@@ -120,7 +120,8 @@ GREEN_API void **green_thread_userdata(green_thread *t);
 /* Wait until t exits and collect its value; frees t. Returns 0,
  * -EDEADLK when t is the caller, -EINVAL when t is detached or already
  * has a joiner, -ETIMEDOUT at deadline (t stays joinable), -EBUSY with
- * deadline 0 when t still runs (tryjoin). */
+ * deadline 0 when t still runs (tryjoin; before any other check, as
+ * glibc). A cancellation point (GREEN_CALL_JOIN) while it waits. */
 GREEN_YIELDS GREEN_API int green_join(green_thread *t, void **retval, int64_t deadline);
 
 /* Let t's resources go when it exits. Returns 0 or -EINVAL when already

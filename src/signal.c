@@ -148,6 +148,21 @@ int green_intr_restart(void)
     return green__current && green__current->intr_restart;
 }
 
+/* Signals aimed at t while it blocked them and now unblocked are
+ * raised for real, aimed at t: the handler runs before the call that
+ * unblocked them returns, as the kernel does. */
+static void fire_held(green_thread *t)
+{
+    uint64_t fire = t->sigpending & ~t->sigmask;
+    t->sigpending &= ~fire;
+    for (int sig = 1; sig <= 64 && fire; sig++)
+        if (fire & BIT(sig)) {
+            fire &= ~BIT(sig);
+            t->sigdirected |= BIT(sig);
+            syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+        }
+}
+
 int green_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
     green_thread *self = green__current;
@@ -165,16 +180,7 @@ int green_sigmask(int how, const uint64_t *set, uint64_t *old)
     default: return -EINVAL;
     }
     sync_os();
-    /* Signals aimed at the caller while it blocked them are delivered
-     * now, before the call returns, as the kernel does. */
-    uint64_t fire = self->sigpending & ~self->sigmask;
-    self->sigpending &= ~fire;
-    for (int sig = 1; sig <= 64 && fire; sig++)
-        if (fire & BIT(sig)) {
-            fire &= ~BIT(sig);
-            self->sigdirected |= BIT(sig);
-            syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
-        }
+    fire_held(self);
     return 0;
 }
 
@@ -223,6 +229,7 @@ int green_signal_wait(const uint64_t *mask)
     if (mask) {
         self->sigmask = *mask & MANAGED;
         sync_os(); /* a pending signal it unblocks is handled right here */
+        fire_held(self);
     }
     int r = -EINTR;
     if (atomic_load(&green__sigseq) == seq) {

@@ -106,6 +106,8 @@ void green_exit(void *retval)
 int green_join(green_thread *t, void **retval, int64_t deadline)
 {
     green_thread *self = green__current;
+    if (deadline == 0 && t->state != T_EXITED)
+        return -EBUSY; /* tryjoin: glibc says so before any other check */
     if (t == self)
         return -EDEADLK;
     if (t->detached || t->joining)

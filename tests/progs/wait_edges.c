@@ -5,7 +5,7 @@
  *   - pthread_tryjoin_np on a live detached thread is EBUSY;
  *   - pthread_create with a 64 GiB and a 16 TiB stack is EAGAIN;
  *   - pthread_kill to oneself with the signal blocked stays pending
- *     until unblocked;
+ *     until unblocked (by pthread_sigmask or sigsuspend's mask);
  *   - connect after an SO_SNDTIMEO timeout is EINPROGRESS, again EALREADY;
  *   - connect and sem_wait interrupted by a SA_RESTART handler restart;
  *   - epoll_wait whose epoll fd another thread closes waits to its
@@ -120,6 +120,15 @@ static void kill_self_blocked(void)
     printf("pthread_kill to self, blocked: handler ran %d\n", (int)handled);
     CHECK(pthread_sigmask(SIG_UNBLOCK, &s, NULL));
     printf("after unblocking: handler ran %d\n", (int)handled);
+
+    sigset_t none;
+    sigemptyset(&none);
+    handled = 0;
+    CHECK(pthread_sigmask(SIG_BLOCK, &s, NULL));
+    CHECK(pthread_kill(pthread_self(), SIGUSR1));
+    int r = sigsuspend(&none);
+    printf("sigsuspend unblocking it: %d %s, handler ran %d\n", r, err(r), (int)handled);
+    CHECK(pthread_sigmask(SIG_UNBLOCK, &s, NULL));
 }
 
 /* A listener whose accept queue is full: further SYNs are dropped, so a
