@@ -11,8 +11,10 @@
 #define _GNU_SOURCE
 #endif
 #include "preload.h"
+#include "fd.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +52,16 @@ static void check_interposer(const char *name)
                 name, theirs.dli_fname);
 }
 
+/* The core's own files (trace, stats) go high, out of the program's way. */
+static int core_open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? va_arg(ap, mode_t) : 0;
+    va_end(ap);
+    return fd_shim_adopt(real_open(path, flags, mode));
+}
+
 static void start(void)
 {
     struct green_config cfg;
@@ -57,6 +69,11 @@ static void start(void)
     real_resolve();
     if (green_config_from_env(&cfg, err, sizeof err) < 0)
         refuse("%s", err);
+    /* The core reaches libc past our interposers. */
+    const struct green_libc libc = {.sigaction = real_sigaction, .open = core_open,
+                                    .pthread_create = real_pthread_create,
+                                    .nanosleep = real_nanosleep};
+    cfg.libc = &libc;
     preload_main_ptid = real_pthread_self();
     preload_core_fds = 1;
     int r = green_init(&cfg);

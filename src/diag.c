@@ -262,7 +262,7 @@ void green__diag_resumed(green_thread *t, int64_t since)
  * layer above may move them out of the program's way. */
 static int open_log(const char *path)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    int fd = green__libc.open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     return fd < 0 ? -errno : fd;
 }
 
@@ -312,7 +312,7 @@ int green__diag_init(void)
         ev_unref(green__s.loop);
         struct sigaction sa = {.sa_handler = on_dump_signal, .sa_flags = SA_RESTART};
         sigemptyset(&sa.sa_mask);
-        if (sigaction(c->dump_signal, &sa, NULL) < 0)
+        if (green__libc.sigaction(c->dump_signal, &sa, NULL) < 0)
             return -errno;
     }
     return c->watchdog_ms ? green__watchdog_start(c->watchdog_ms) : 0;

@@ -16,8 +16,11 @@
 #ifndef GREEN_H
 #define GREEN_H
 
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -51,6 +54,24 @@ struct green_config {
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
     int tls;            /* enum green_tls_mode */
+    const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
+};
+
+/* The libc functions the core calls that the layer above interposes. The
+ * core never calls them by their plain names, which inside libgreen.so
+ * bind to the interposers: those would take the core's own calls for
+ * the program's (its dump handler wrapped as a program handler, its
+ * helper threads made green). A NULL table or member means libc's own
+ * function, for programs that link the core directly (tests); in
+ * libgreen.so there is no such default and green_init returns -EINVAL.
+ * open makes libgreen's own fds (trace and stats files): the layer above
+ * may move them out of the program's way. */
+struct green_libc {
+    int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
+    int (*open)(const char *path, int flags, ...);
+    int (*pthread_create)(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
+                          void *arg);
+    int (*nanosleep)(const struct timespec *req, struct timespec *rem);
 };
 
 /* Thread-local storage: each green thread's own (its thread pointer is

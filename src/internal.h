@@ -106,6 +106,9 @@ struct green_sched {
 };
 
 extern struct green_sched green__s;
+/* libc as green_init got it (green.h): the core's only way to the names
+ * libgreen interposes. */
+extern struct green_libc green__libc;
 /* The running green thread of this OS thread; NULL on others. */
 extern __thread green_thread *green__current __attribute__((tls_model("initial-exec")));
 /* True while the core itself runs libc code that may land on interposers

@@ -98,8 +98,7 @@ static void *helper(void *unused)
     return NULL;
 }
 
-/* Make one more helper: a real OS thread, since the interposers pass
- * through while the core works for itself (green__in_core). */
+/* Make one more helper: a real OS thread (libc's pthread_create). */
 static int add_helper(void)
 {
     pthread_attr_t attr;
@@ -110,10 +109,7 @@ static int add_helper(void)
         return -EAGAIN;
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setsigmask_np(&attr, &all);
-    bool was = green__in_core;
-    green__in_core = true;
-    int r = pthread_create(&id, &attr, helper, NULL);
-    green__in_core = was;
+    int r = green__libc.pthread_create(&id, &attr, helper, NULL);
     pthread_attr_destroy(&attr);
     if (r)
         return -r;

@@ -23,7 +23,28 @@ struct green_sched green__s;
 __thread green_thread *green__current __attribute__((tls_model("initial-exec")));
 __thread bool green__in_core __attribute__((tls_model("initial-exec")));
 
+struct green_libc green__libc;
+/* libc_plain.c, linked only into programs that use the core directly. */
+extern const struct green_libc green__libc_plain __attribute__((weak, visibility("hidden")));
+
 static green_thread main_thread;
+
+/* Each member from the caller's table, else libc's own when linked in. */
+static int libc_setup(const struct green_libc *given)
+{
+    const struct green_libc *plain = &green__libc_plain, none = {0};
+    const struct green_libc *l = given ? given : &none, *d = plain ? plain : &none;
+    green__libc = (struct green_libc){
+        .sigaction = l->sigaction ? l->sigaction : d->sigaction,
+        .open = l->open ? l->open : d->open,
+        .pthread_create = l->pthread_create ? l->pthread_create : d->pthread_create,
+        .nanosleep = l->nanosleep ? l->nanosleep : d->nanosleep,
+    };
+    return green__libc.sigaction && green__libc.open && green__libc.pthread_create &&
+                   green__libc.nanosleep
+               ? 0
+               : -EINVAL;
+}
 
 int green_init(const struct green_config *cfg)
 {
@@ -36,7 +57,10 @@ int green_init(const struct green_config *cfg)
         return -EINVAL;
     if (c.tls < GREEN_TLS_AUTO || c.tls > GREEN_TLS_SHARED)
         return -EINVAL;
-    int r = green__stack_setup();
+    int r = libc_setup(c.libc);
+    if (r < 0)
+        return r;
+    r = green__stack_setup();
     if (r < 0)
         return r;
     /* Our own loop: the program may use libev's default loop itself. */

@@ -79,7 +79,7 @@ static void say_overflow(int sig, siginfo_t *si, void *uc)
     /* Returning re-runs the faulting access under the previous action:
      * the process dies by SIGSEGV as natively (or the program's handler
      * runs). */
-    sigaction(sig, &old_segv, NULL);
+    green__libc.sigaction(sig, &old_segv, NULL);
 }
 
 int green__stack_setup(void)
@@ -97,7 +97,7 @@ int green__stack_setup(void)
         munmap(ss.ss_sp, ALTSTACK_SIZE);
     struct sigaction sa = {.sa_sigaction = say_overflow, .sa_flags = SA_SIGINFO | SA_ONSTACK};
     sigemptyset(&sa.sa_mask);
-    return sigaction(SIGSEGV, &sa, &old_segv) < 0 ? -errno : 0;
+    return green__libc.sigaction(SIGSEGV, &sa, &old_segv) < 0 ? -errno : 0;
 }
 
 static int guard(char *base, size_t len)

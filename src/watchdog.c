@@ -35,7 +35,7 @@ static void note_pc(int sig, siginfo_t *si, void *ucv)
 static void nap(long ms)
 {
     struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+    while (green__libc.nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
 }
 
@@ -93,18 +93,15 @@ int green__watchdog_start(unsigned ms)
     sched_tid = (pid_t)syscall(SYS_gettid);
     struct sigaction sa = {.sa_sigaction = note_pc, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&sa.sa_mask);
-    if (sigaction(GREEN_WATCHDOG_SIGNAL, &sa, NULL) < 0)
+    if (green__libc.sigaction(GREEN_WATCHDOG_SIGNAL, &sa, NULL) < 0)
         return -errno;
-    /* A real OS thread: the interposers pass through while in_core. */
+    /* A real OS thread: libc's pthread_create, not the interposer. */
     pthread_t id;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, 64 * 1024);
-    bool was = green__in_core;
-    green__in_core = true;
-    int r = pthread_create(&id, &attr, watch, NULL);
-    green__in_core = was;
+    int r = green__libc.pthread_create(&id, &attr, watch, NULL);
     pthread_attr_destroy(&attr);
     if (r == 0)
         green__s.helpers++;

@@ -68,6 +68,33 @@ Test(diag, dump_names_each_thread_what_it_waits_on_and_where, .timeout = 60)
     run_free(&r);
 }
 
+/* The dump signal, the watchdog's signal and the trace file are
+ * libgreen's: a sleep goes on through them, and the program's first fd is
+ * still the lowest (natively: no signal at all, no trace). */
+Test(diag, libgreens_own_signals_and_files_stay_out_of_the_program, .timeout = 60)
+{
+    char path[] = "/tmp/green-trace-XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert(fd >= 0);
+    close(fd);
+    char sig[8], trace[64];
+    snprintf(sig, sizeof sig, "%d", SIGUSR2);
+    snprintf(trace, sizeof trace, "GREEN_TRACE=%s", path);
+    const char *nargv[] = {"core_calls", "0", "150", NULL};
+    const char *gargv[] = {"core_calls", sig, "150", NULL};
+    const char *env[] = {"GREEN_DUMP_SIGNAL=USR2", "GREEN_WATCHDOG=20", trace, NULL};
+    struct run_result n, g;
+    run_must_finish(&n, 0, nargv, NULL, 30);
+    run_must_finish(&g, 1, gargv, env, 30);
+    unlink(path);
+    cr_assert_str_eq(n.out, "first fd 3\nnanosleep 0 \n", "natively:\n%s%s", n.out, n.err);
+    cr_assert_str_eq(g.out, n.out, "under libgreen:\n%s%s", g.out, g.err);
+    HAS_LINE(g.err, "\"main\"", "on sleep", "in nanosleep");
+    HAS_LINE(g.err, "watchdog");
+    run_free(&n);
+    run_free(&g);
+}
+
 Test(diag, stats_at_exit_count_threads_and_suspensions_by_call, .timeout = 60)
 {
     struct run_result r;
