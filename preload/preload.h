@@ -65,6 +65,15 @@ static inline int preload_should_wait(void)
     return green_worth_waiting();
 }
 
+/* ---- vfork (process.c) ------------------------------------------------ */
+
+/* Set on the parent's OS thread (so in the child's view too) while a
+ * vfork child runs; preload_vfork_pid is the parent's pid. */
+PRELOAD_HIDDEN extern __thread int preload_vforking __attribute__((tls_model("initial-exec")));
+PRELOAD_HIDDEN extern pid_t preload_vfork_pid;
+PRELOAD_HIDDEN void preload_vfork_enter(void);
+PRELOAD_HIDDEN long preload_vfork_leave(long r);
+
 /* ---- errors ------------------------------------------------------------ */
 
 static inline int preload_fail(int r)

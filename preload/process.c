@@ -10,10 +10,16 @@
  * core in the child (only the calling green thread survives, the loop
  * is re-armed, the helper pool is forgotten). It runs for every fork
  * glibc makes with its handlers, daemon() included, and before the
- * program's own child handlers. vfork shares the parent's memory, where
- * the child's close or dup2 would change the parent's libgreen state:
- * it is made a fork without the handlers (_Fork), which POSIX allows
- * (the child of vfork may only exec or _exit).
+ * program's own child handlers.
+ *
+ * vfork (x86_64) is the system call: the child shares the parent's
+ * memory and this OS thread's TLS, so around it the parent makes the
+ * thread no green thread (green_vfork_begin) and sets preload_vforking:
+ * the child's calls (close, dup2, sigaction, write, exec...) then go
+ * straight to libc and change none of the parent's records, as on an OS
+ * thread libgreen does not know. The parent's OS thread stops until the
+ * child execs or exits, as natively for the caller. posix_spawn is
+ * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer.
  *
  * system() and pclose() wait inside glibc, out of any interposer's
  * reach: the whole call runs on a helper thread (glibc then blocks
@@ -180,8 +186,55 @@ static void fork_child(void)
         green_fork_child();
 }
 
-/* A fork without the pthread_atfork handlers, as vfork runs none; the
- * child resets libgreen as after fork. */
+__thread int preload_vforking __attribute__((tls_model("initial-exec")));
+pid_t preload_vfork_pid;
+
+/* Parent, just before the vfork system call: from here the child's
+ * interposers (on this OS thread's TLS) pass straight through. */
+PRELOAD_HIDDEN void preload_vfork_enter(void)
+{
+    preload_vfork_pid = getpid();
+    green_vfork_begin();
+    preload_vforking = 1;
+}
+
+/* Parent, once the child has exec'd or exited: libgreen is back; r is
+ * the system call's result (pid or -errno). */
+PRELOAD_HIDDEN long preload_vfork_leave(long r)
+{
+    preload_vforking = 0;
+    green_vfork_end();
+    return preload_ret(r);
+}
+
+#if defined(__x86_64__)
+/* A real vfork: the parent's OS thread (every green thread) stops until
+ * the child execs or exits. Not C: the child returns through this frame
+ * first and its later calls overwrite it, so the return address is kept
+ * in a register (rsi: not shared with the child, kept by the kernel
+ * across syscall) and pushed back on each side. */
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork,@function\n"
+        "vfork:\n"
+        "    sub $8, %rsp\n"
+        "    call preload_vfork_enter\n"
+        "    add $8, %rsp\n"
+        "    pop %rsi\n"
+        "    mov $58, %eax\n" /* SYS_vfork */
+        "    syscall\n"
+        "    push %rsi\n"
+        "    test %rax, %rax\n"
+        "    jz 1f\n" /* the child: 0, libgreen untouched */
+        "    mov %rax, %rdi\n"
+        "    sub $8, %rsp\n"
+        "    call preload_vfork_leave\n"
+        "    add $8, %rsp\n"
+        "1:  ret\n"
+        ".size vfork, .-vfork\n");
+#else
+/* Elsewhere a fork without the pthread_atfork handlers, as vfork runs
+ * none; the child resets libgreen as after fork. */
 PRELOAD_EXPORT pid_t vfork(void)
 {
     pid_t pid = real__Fork();
@@ -189,6 +242,7 @@ PRELOAD_EXPORT pid_t vfork(void)
         fork_child();
     return pid;
 }
+#endif
 
 /* ---- GREEN_INHERIT ---------------------------------------------------------- */
 

@@ -63,17 +63,42 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
     else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
         a.sa_handler(sig);
     int saved = errno;
-    green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
+    /* In a vfork child the parent's state is not ours to note in. */
+    if (!preload_vforking || syscall(SYS_getpid) == preload_vfork_pid)
+        green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
     errno = saved;
 }
 
+/* What sigaction reports as the old action: the program's own where
+ * the kernel holds our wrapper. */
+static void report_old(struct sigaction *old, const struct sigaction *prev,
+                       const struct sigaction *was)
+{
+    if ((prev->sa_flags & SA_SIGINFO) && prev->sa_sigaction == wrapper) {
+        *old = *was; /* with the restorer glibc added, as it reads back */
+        old->sa_flags |= prev->sa_flags & SA_RESTORER;
+        old->sa_restorer = prev->sa_restorer;
+    } else {
+        *old = *prev;
+    }
+}
+
 /* Installs a wrapper around the program's handler (see above); reports
- * the program's own action back. Fails and succeeds as natively. */
+ * the program's own action back. Fails and succeeds as natively. In a
+ * vfork child the action goes to the kernel as is and prog[] (the
+ * parent's) is only read. */
 PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
     if (sig < 1 || sig >= NSIGS || is_fault(sig))
         return real_sigaction(sig, act, old);
     struct sigaction mine, prev, was = prog[sig];
+    if (preload_vforking) {
+        if (real_sigaction(sig, act, &prev) < 0)
+            return -1;
+        if (old)
+            report_old(old, &prev, &was);
+        return 0;
+    }
     int wrap = act && is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
     if (wrap) {
         mine = *act;
@@ -85,13 +110,8 @@ PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigact
         prog[sig] = was;
         return -1;
     }
-    if (old && (prev.sa_flags & SA_SIGINFO) && prev.sa_sigaction == wrapper) {
-        *old = was; /* with the restorer glibc added, as it reads back */
-        old->sa_flags |= prev.sa_flags & SA_RESTORER;
-        old->sa_restorer = prev.sa_restorer;
-    } else if (old) {
-        *old = prev;
-    }
+    if (old)
+        report_old(old, &prev, &was);
     if (act) {
         wrapped[sig] = wrap;
         prog[sig] = *act;

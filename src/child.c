@@ -105,6 +105,22 @@ int green_child_wait(int pid, int stops, int64_t deadline)
     return r == -ETIMEDOUT && until != deadline ? 1 : r;
 }
 
+/* The vfork child runs on the parent's TLS and memory: with no current
+ * green thread every guard (green_self, green_can_block, ...) passes
+ * through there, so the child touches none of the parent's records. */
+static __thread green_thread *vfork_saved __attribute__((tls_model("initial-exec")));
+
+void green_vfork_begin(void)
+{
+    vfork_saved = green__current;
+    green__current = NULL;
+}
+
+void green_vfork_end(void)
+{
+    green__current = vfork_saved;
+}
+
 void green_fork_child(void)
 {
     green__offload_fork_child();

@@ -454,6 +454,14 @@ GREEN_YIELDS GREEN_API int green_child_wait(int pid, int stops, int64_t deadline
  * green thread, only the loop and pool are reset. */
 GREEN_API void green_fork_child(void);
 
+/* Around a vfork, in the parent: green_vfork_begin just before the
+ * system call makes the calling OS thread no green thread (every
+ * libgreen call passes through) until green_vfork_end, called by the
+ * parent once the child has exec'd or exited. The child shares this
+ * memory and must see libgreen's state untouched. */
+GREEN_API void green_vfork_begin(void);
+GREEN_API void green_vfork_end(void);
+
 /* Signals. Masks are sets of signals 1..64, bit s-1 for signal s.
  *
  * green_signal_note: async-signal-safe; call from a signal handler after

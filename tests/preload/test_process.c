@@ -53,6 +53,13 @@ Test(process, children_same_as_native, .timeout = TIMEOUT)
     assert_same((const char *const[]){"children", NULL});
 }
 
+/* A real vfork: the child's stores reach the parent, its close, dup2
+ * and sigaction leave the parent's records alone (see vfork_exec.c). */
+Test(process, vfork_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"vfork_exec", NULL});
+}
+
 Test(signal, signals_same_as_native, .timeout = TIMEOUT)
 {
     assert_same((const char *const[]){"signals", NULL});
