@@ -35,6 +35,7 @@
 #include "fd.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,12 +189,31 @@ static void fork_child(void)
 
 __thread int preload_vforking __attribute__((tls_model("initial-exec")));
 pid_t preload_vfork_pid;
+static __thread sigset_t vfork_os_mask __attribute__((tls_model("initial-exec")));
+static __thread int vfork_masked __attribute__((tls_model("initial-exec")));
+
+/* The child starts with the calling thread's mask, as natively: the OS
+ * thread's real mask is only what every green thread blocks. */
+static void mask_as_caller(void)
+{
+    uint64_t b;
+    sigset_t s;
+    vfork_masked = green_self() && green_sigmask(SIG_BLOCK, NULL, &b) == 0;
+    if (!vfork_masked)
+        return;
+    sigemptyset(&s);
+    for (int i = 1; i <= 64; i++)
+        if (b & ((uint64_t)1 << (i - 1)))
+            sigaddset(&s, i);
+    vfork_masked = real_pthread_sigmask(SIG_SETMASK, &s, &vfork_os_mask) == 0;
+}
 
 /* Parent, just before the vfork system call: from here the child's
  * interposers (on this OS thread's TLS) pass straight through. */
 PRELOAD_HIDDEN void preload_vfork_enter(void)
 {
     preload_vfork_pid = getpid();
+    mask_as_caller();
     green_vfork_begin();
     preload_vforking = 1;
 }
@@ -202,8 +222,12 @@ PRELOAD_HIDDEN void preload_vfork_enter(void)
  * the system call's result (pid or -errno). */
 PRELOAD_HIDDEN long preload_vfork_leave(long r)
 {
+    int e = errno;
     preload_vforking = 0;
     green_vfork_end();
+    if (vfork_masked)
+        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
+    errno = e;
     return preload_ret(r);
 }
 

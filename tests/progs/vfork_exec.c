@@ -5,7 +5,8 @@
  * thread blocked on a pipe: vfork+execve of /bin/true and of a missing
  * path (the child's errno reaches the parent through memory), vfork
  * +_exit, and a child that closes the reader's fd, dup2s onto it and
- * resets the SIGUSR1 handler before _exit: the parent's reader keeps
+ * resets the SIGUSR1 handler before _exit; the child has the calling
+ * thread's signal mask: the parent's reader keeps
  * waiting and then reads, and the parent's handler still runs. The
  * output is the same natively and under libgreen. */
 #ifndef _GNU_SOURCE
@@ -85,6 +86,21 @@ static void *spawner(void *arg)
     }
     printf("vfork+_exit: %s, exit %d, child's store seen %d\n", pid > 0 ? "pid" : "fail",
            waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1, child_ran);
+
+    /* The child has the calling thread's mask (the reader's differs). */
+    sigset_t usr2, cur;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    CHECK(pthread_sigmask(SIG_BLOCK, &usr2, NULL));
+    child_ran = -1;
+    pid = vfork();
+    if (pid == 0) {
+        child_ran = sigprocmask(SIG_BLOCK, NULL, &cur) == 0 && sigismember(&cur, SIGUSR2) == 1;
+        _exit(0);
+    }
+    waitpid(pid, &st, 0);
+    CHECK(pthread_sigmask(SIG_UNBLOCK, &usr2, NULL));
+    printf("child has the caller's mask: %d\n", child_ran);
 
     /* The child closes the reader's fd, dup2s onto it and drops the
      * handler: all the child's own, the parent keeps its fd and handler. */
