@@ -50,12 +50,20 @@ struct green_config {
     unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
+    unsigned slice_ms;  /* time slice before preemption; 0: never preempt */
 };
+/* GREEN_SLICE when unset: a 250 Hz kernel's tick. */
+#define GREEN_SLICE_DEFAULT 4
+/* The slice timer's signal (needs <signal.h>): never blocked for real
+ * by green_sigmask; the layer above blocks it while a program's own
+ * handler runs, so that handlers are never preempted. */
+#define GREEN_SLICE_SIGNAL (SIGRTMAX - 1)
 
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1). Strings point into the environment. Returns 0, or -EINVAL after
+ * 1), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset).
+ * Strings point into the environment. Returns 0, or -EINVAL after
  * writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
@@ -451,6 +459,13 @@ GREEN_API int green_signal_direct(green_thread *t, int sig);
 GREEN_YIELDS GREEN_API int green_signal_wait(const uint64_t *mask);
 
 /* ---- preemption -------------------------------------------------------- */
+
+/* For an interposer whose call could block natively but returns at once
+ * (a poll with ready fds or no timeout, a WNOHANG wait, a trylock...):
+ * when the caller has held the OS thread for a whole time slice, poll
+ * the loop without blocking and let the ready threads run first. One
+ * load when nothing is due. Does nothing off a green thread. */
+GREEN_YIELDS GREEN_API void green_yield_point(void);
 
 /* Every register of an interrupted context, for green_divert. */
 struct green_regs {

@@ -193,6 +193,7 @@ void green__schedule(void)
     green_thread *next = next_ready();
     if (next != self) {
         green__stats.switches++;
+        green__slice_due = 0;
         green__current = next;
         next->state = T_RUNNING;
         resumed(jump_fcontext(next->ctx, self));
@@ -208,4 +209,19 @@ void green_yield(void)
         return; /* nobody to yield to */
     green__ready(green__current);
     green__schedule();
+}
+
+/* The running thread has had its slice (preempt.c): poll the loop, so
+ * that threads whose event came are ready too, and run after them. */
+void green__preempt(void)
+{
+    int saved_errno = *errno_at;
+    green__stats.preempted++;
+    green__s.polls_skipped = 0;
+    poll_loop(EVRUN_NOWAIT);
+    if (green__s.runq.head) {
+        green__ready(green__current);
+        green__schedule();
+    }
+    *errno_at = saved_errno;
 }

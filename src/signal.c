@@ -61,7 +61,7 @@ static int set_os(int how, uint64_t set)
 /* Block for real what every green thread blocks; unblock the rest. */
 static void sync_os(void)
 {
-    uint64_t all = MANAGED;
+    uint64_t all = MANAGED & ~BIT(GREEN_SLICE_SIGNAL); /* the slice timer's */
     for (green_thread *t = green__s.all; t && all; t = t->all_next)
         all &= t->sigmask;
     if (all & ~os_blocked)
@@ -199,4 +199,14 @@ void green__signal_fork_child(void)
 {
     atomic_store(&pending, 0);
     sync_os();
+}
+
+/* glibc's own name for sigaction, which no interposer takes: the layer
+ * above wraps handlers as the program's (a wrapped one would interrupt
+ * green waits each time the core's own signal comes). */
+extern int __sigaction(int sig, const struct sigaction *act, struct sigaction *old);
+
+int green__sigaction(int sig, const struct sigaction *act)
+{
+    return __sigaction(sig, act, NULL) < 0 ? -errno : 0;
 }
