@@ -10,6 +10,9 @@
  *                  exits only once another thread has written to it
  *   fair trylock   a thread loops on pthread_mutex_trylock of a mutex
  *                  another thread holds until it saw a flag main sets
+ *   fair spin SIG  a thread computes until SIGUSR1; a child process sends
+ *                  the parent SIG after 200 ms, then SIGUSR1 after 400 ms
+ *                  (for the dump signal: not a native scenario)
  *
  * Prints one line per scenario; the same natively and under libgreen.
  * Under a libgreen without preemption the first never ends (main never
@@ -21,6 +24,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,6 +194,31 @@ static int scenario_trylock(void)
     return 0;
 }
 
+static void on_usr1(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static int scenario_spin(int sig)
+{
+    signal(SIGUSR1, on_usr1);
+    pid_t parent = getpid();
+    if (fork() == 0) {
+        usleep(200000);
+        kill(parent, sig);
+        usleep(200000);
+        kill(parent, SIGUSR1);
+        _exit(0);
+    }
+    pthread_t c;
+    CHECK(pthread_create(&c, NULL, compute, NULL));
+    CHECK(pthread_join(c, NULL));
+    wait(NULL);
+    printf("spin: stopped by a signal\n");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -201,6 +230,8 @@ int main(int argc, char **argv)
         return scenario_waitpid();
     if (argc == 2 && !strcmp(argv[1], "trylock"))
         return scenario_trylock();
-    fprintf(stderr, "usage: fair compute|poll|waitpid|trylock\n");
+    if (argc == 3 && !strcmp(argv[1], "spin"))
+        return scenario_spin(atoi(argv[2]));
+    fprintf(stderr, "usage: fair compute|poll|waitpid|trylock|spin SIG\n");
     return 2;
 }
