@@ -114,6 +114,8 @@ GREEN_YIELDS void green__preempt(void);
 extern volatile int green__slice_due;
 int green__slice_init(void);
 void green__slice_arm(void); /* a second thread exists: tick again */
+extern bool green__slice_wall; /* the wall-clock slice timer runs */
+void green__slice_idle(void);  /* the loop will block: stop it */
 void green__slice_fork_child(void);
 bool green__safe_pc(uintptr_t pc);
 bool green__safe_point(void *ucontext);

@@ -19,7 +19,8 @@
  * again after an instruction is found outside every object known (a
  * library loaded later, or generated code: both count as safe). The
  * program's own handlers run with the tick signal blocked (the layer
- * above adds it to their masks).
+ * above adds it to their masks), and code on the alternate signal stack
+ * (a fault handler) is never preempted.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +32,7 @@
 #include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include <valgrind/valgrind.h>
 
 #include "internal.h"
 /* After ev.h: elf.h defines EV_NONE and EV_CURRENT as macros. */
@@ -38,8 +40,14 @@
 
 volatile int green__slice_due;
 
-static timer_t timer;
-static bool have_timer, armed;
+/* The CPU-time timer, and a wall-clock one that runs only from a tick
+ * of the first until the loop has nothing to do: on a loaded machine the
+ * OS thread gets little CPU, and CPU-time slices alone would last many
+ * times longer in wall-clock time than the kernel's. */
+enum { CPU, WALL };
+static int timers[2];
+static bool have_timer, armed[2];
+bool green__slice_wall;
 
 #define MAX_RANGES 96
 struct range {
@@ -49,6 +57,9 @@ struct range {
 static struct range ranges[MAX_RANGES];
 static volatile int nranges;
 static volatile int rescan_wanted;
+/* Valgrind's own signal frames do not take an edited context well:
+ * under it, threads are switched at yield points only. */
+static bool no_divert;
 static int64_t last_scan;
 
 /* Objects whose code may hold locks libgreen does not see, or is ours. */
@@ -115,7 +126,10 @@ bool green__safe_pc(uintptr_t pc)
 bool green__safe_point(void *ucv)
 {
     ucontext_t *uc = ucv;
-    return green__current && !green__in_core && !green__s.in_loop &&
+    /* On the alternate signal stack, a handler runs (a fault's, say):
+     * another thread's signal would reuse that stack from its top. */
+    return green__current && !green__in_core && !green__s.in_loop && !no_divert &&
+           !(uc->uc_stack.ss_flags & SS_ONSTACK) &&
            green__safe_pc((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]);
 }
 
@@ -125,12 +139,14 @@ static void preempted(struct green_regs *regs, void *arg)
     green_yield_point();
 }
 
-static void set_timer(unsigned ms)
+static void set_timer(int which, unsigned ms)
 {
     struct itimerspec its = {{ms / 1000, (long)(ms % 1000) * 1000000},
                              {ms / 1000, (long)(ms % 1000) * 1000000}};
-    armed = ms != 0;
-    syscall(SYS_timer_settime, (long)(intptr_t)timer, 0, &its, NULL);
+    armed[which] = ms != 0;
+    if (which == WALL)
+        green__slice_wall = ms != 0;
+    syscall(SYS_timer_settime, timers[which], 0, &its, NULL);
 }
 
 static void on_tick(int sig, siginfo_t *si, void *uc)
@@ -140,8 +156,12 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
         return; /* not ours */
     int e = errno;
     if (green__s.live < 2 && !green__s.runq.head) {
-        set_timer(0); /* nobody to share with: rearmed by the next spawn */
+        set_timer(CPU, 0); /* nobody to share with: rearmed by the next spawn */
+        if (armed[WALL])
+            set_timer(WALL, 0);
     } else if (green__current && !green__s.in_loop) {
+        if (si->si_value.sival_int == CPU && !armed[WALL])
+            set_timer(WALL, green__s.cfg.slice_ms);
         green__slice_due = 1;
         if (green__safe_point(uc))
             green_divert(uc, preempted, NULL);
@@ -151,28 +171,40 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
 
 void green__slice_arm(void)
 {
-    if (have_timer && !armed)
-        set_timer(green__s.cfg.slice_ms);
+    if (have_timer && !armed[CPU])
+        set_timer(CPU, green__s.cfg.slice_ms);
 }
 
-static int make_timer(void)
+void green__slice_idle(void)
 {
-    struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID,
-                           .sigev_signo = GREEN_SLICE_SIGNAL};
-    sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-    /* The kernel's timer id, not glibc's timer_t wrapper: raw calls. */
-    int id;
-    if (syscall(SYS_timer_create, CLOCK_THREAD_CPUTIME_ID, &sev, &id) < 0)
-        return -errno;
-    timer = (timer_t)(intptr_t)id;
+    set_timer(WALL, 0);
+}
+
+static int make_timers(void)
+{
+    /* The kernel's timer ids, not glibc's timer_t wrappers: raw calls. */
+    static const clockid_t clocks[2] = {CLOCK_THREAD_CPUTIME_ID, CLOCK_MONOTONIC};
+    for (int i = 0; i < 2; i++) {
+        struct sigevent sev = {.sigev_notify = SIGEV_THREAD_ID,
+                               .sigev_signo = GREEN_SLICE_SIGNAL,
+                               .sigev_value.sival_int = i};
+        sev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+        if (syscall(SYS_timer_create, clocks[i], &sev, &timers[i]) < 0) {
+            if (i)
+                syscall(SYS_timer_delete, timers[0]);
+            return -errno;
+        }
+        armed[i] = false;
+    }
+    green__slice_wall = false;
     have_timer = true;
-    armed = false;
     return 0;
 }
 
 int green__slice_init(void)
 {
     bool was = green__in_core;
+    no_divert = RUNNING_ON_VALGRIND;
     green__in_core = true;
     scan();
     green__in_core = was;
@@ -181,7 +213,7 @@ int green__slice_init(void)
     struct sigaction sa = {.sa_sigaction = on_tick, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&sa.sa_mask);
     int r = green__sigaction(GREEN_SLICE_SIGNAL, &sa);
-    return r < 0 ? r : make_timer();
+    return r < 0 ? r : make_timers();
 }
 
 /* Timers are not inherited across fork. */
@@ -189,7 +221,7 @@ void green__slice_fork_child(void)
 {
     if (have_timer) {
         have_timer = false;
-        make_timer();
+        make_timers();
         if (green__s.live > 1)
             green__slice_arm();
     }

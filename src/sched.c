@@ -135,6 +135,8 @@ static void poll_loop(int flags)
 static void wait_for_events(void)
 {
     green__s.polls_skipped = 0;
+    if (green__slice_wall)
+        green__slice_idle(); /* no slice to end while nothing runs */
     if (green__s.outside) {
         poll_loop(EVRUN_ONCE);
         return;
