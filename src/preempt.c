@@ -2,7 +2,8 @@
  *
  * A CPU-time timer of the scheduler's OS thread (it only runs while that
  * thread computes, so a blocked system call is never interrupted by it)
- * ticks every slice, as a kernel's scheduler tick: each tick that finds
+ * ticks every slice, as a kernel's scheduler tick (with a wall-clock one
+ * while the OS thread stays busy, see below): each tick that finds
  * a green thread running ends its slice (a thread switched in shortly
  * before has a short one, as with a kernel tick; the timer's resolution
  * is the kernel's tick anyway). Then, when the interrupted instruction
