@@ -58,8 +58,10 @@ struct range {
 static struct range ranges[MAX_RANGES];
 static volatile int nranges;
 static volatile int rescan_wanted;
-/* Valgrind's own signal frames do not take an edited context well:
- * under it, threads are switched at yield points only. */
+/* Valgrind's own signal frames do not take an edited context well, and
+ * with a TLS of its own per green thread a diverted switch was seen to
+ * lose a thread (tests/progs/tls_threads hung, cause not found yet):
+ * then threads are switched at yield points only. */
 static bool no_divert;
 static int64_t last_scan;
 
@@ -205,7 +207,7 @@ static int make_timers(void)
 int green__slice_init(void)
 {
     bool was = green__in_core;
-    no_divert = RUNNING_ON_VALGRIND;
+    no_divert = RUNNING_ON_VALGRIND || green__tls.on;
     green__in_core = true;
     scan();
     green__in_core = was;
