@@ -444,6 +444,7 @@ ssize_t io_run(struct io *io)
 
 ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi)
 {
+    green_yield_point();
     if (!fi || fi->kind == GREEN_FD_FILE || (io->socket_only && fi->kind != GREEN_FD_SOCKET))
         return io->call(io, false);
     io->kind = fi->kind;

@@ -79,6 +79,7 @@ PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigact
         mine = *act;
         mine.sa_sigaction = wrapper;
         mine.sa_flags |= SA_SIGINFO;
+        sigaddset(&mine.sa_mask, GREEN_SLICE_SIGNAL); /* no preemption inside handlers */
         prog[sig] = *act;
     }
     if (real_sigaction(sig, wrap ? &mine : act, &prev) < 0) {
@@ -184,6 +185,7 @@ static green_thread *green_of(pthread_t t)
  * nothing for a thread that has exited. sig 0 only checks sig. */
 PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 {
+    green_yield_point();
     if (!preload_green())
         return real_pthread_kill(t, sig);
     if (sig < 0 || sig >= NSIGS)

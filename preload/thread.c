@@ -290,6 +290,7 @@ PRELOAD_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 /* A switch to the other green threads; passes through off green threads. */
 PRELOAD_EXPORT int sched_yield(void)
 {
+    green_yield_point();
     if (!preload_green())
         return real_sched_yield();
     green_yield();

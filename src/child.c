@@ -116,4 +116,5 @@ void green_fork_child(void)
         return; /* forked on an OS thread of no green thread: all pass through */
     green__threads_drop_others();
     green__signal_fork_child();
+    green__slice_fork_child();
 }

@@ -130,6 +130,13 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
             return BAD("GREEN_WATCHDOG=%.40s: expected milliseconds from 0 to 3600000", s);
         cfg->watchdog_ms = (unsigned)ms;
     }
+    cfg->slice_ms = GREEN_SLICE_DEFAULT;
+    if ((s = var("GREEN_SLICE"))) {
+        long long ms = parse_uint(s, 1000);
+        if (ms < 0)
+            return BAD("GREEN_SLICE=%.40s: expected milliseconds from 0 (no preemption) to 1000", s);
+        cfg->slice_ms = (unsigned)ms;
+    }
     if ((s = var("GREEN_TRACE"))) {
         int e = appendable(s);
         if (e < 0)

@@ -201,6 +201,7 @@ void green_stats_print(int fd)
     out(fd, "libgreen:   green threads  %lu created, %lu at peak, %lu live\n",
         green__s.next_id, s->peak, green__s.live);
     out(fd, "libgreen:   switches       %llu\n", (unsigned long long)s->switches);
+    out(fd, "libgreen:   preemptions    %llu\n", (unsigned long long)s->preempted);
     out(fd, "libgreen:   deepest stack  %zu KiB used (of %zu KiB)\n", s->deepest / 1024,
         green__s.cfg.stack_size / 1024);
     out(fd, "libgreen:   offloaded      %llu calls\n", (unsigned long long)s->offloaded);
@@ -277,14 +278,30 @@ static void dump_now(struct ev_loop *loop, ev_async *w, int revents)
         green_stats_print(stats_fd >= 0 ? stats_fd : 2);
 }
 
-/* Async-signal-safe: the dump itself runs in the loop, between threads. */
-static void on_dump_signal(int sig)
+/* Runs where a spinning thread was interrupted (see on_dump_signal). */
+static void dump_diverted(struct green_regs *regs, void *arg)
 {
-    (void)sig;
+    (void)regs, (void)arg;
+    if (!dump_requested)
+        return; /* the loop has printed it meanwhile */
+    bool was = green__in_core;
+    green__in_core = true; /* no preemption, interposers pass through */
+    dump_now(green__s.loop, &dump_async, 0);
+    green__in_core = was;
+}
+
+/* Async-signal-safe: the dump runs in the loop, between threads, or,
+ * when the signal interrupts a thread at a safe point (one that spins,
+ * say), right there once the handler has returned. */
+static void on_dump_signal(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si;
     int e = errno;
     if (!dump_requested) {
         dump_requested = 1;
         ev_async_send(green__s.loop, &dump_async);
+        if (green__safe_point(uc))
+            green_divert(uc, dump_diverted, NULL);
     }
     errno = e;
 }
@@ -310,10 +327,15 @@ int green__diag_init(void)
         ev_async_init(&dump_async, dump_now);
         ev_async_start(green__s.loop, &dump_async);
         ev_unref(green__s.loop);
-        struct sigaction sa = {.sa_handler = on_dump_signal, .sa_flags = SA_RESTART};
+        struct sigaction sa = {.sa_sigaction = on_dump_signal,
+                               .sa_flags = SA_SIGINFO | SA_RESTART};
         sigemptyset(&sa.sa_mask);
-        if (green__libc.sigaction(c->dump_signal, &sa, NULL) < 0)
-            return -errno;
+        int r = green__sigaction(c->dump_signal, &sa);
+        if (r < 0)
+            return r;
     }
+    int r = green__slice_init();
+    if (r < 0)
+        return r;
     return c->watchdog_ms ? green__watchdog_start(c->watchdog_ms) : 0;
 }

@@ -53,6 +53,7 @@ struct green_config {
     unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
+    unsigned slice_ms;  /* time slice before preemption; 0: never preempt */
     int tls;            /* enum green_tls_mode */
     const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
 };
@@ -73,6 +74,12 @@ struct green_libc {
                           void *arg);
     int (*nanosleep)(const struct timespec *req, struct timespec *rem);
 };
+/* GREEN_SLICE when unset: a 250 Hz kernel's tick. */
+#define GREEN_SLICE_DEFAULT 4
+/* The slice timer's signal (needs <signal.h>): never blocked for real
+ * by green_sigmask; the layer above blocks it while a program's own
+ * handler runs, so that handlers are never preempted. */
+#define GREEN_SLICE_SIGNAL (SIGRTMAX - 1)
 
 /* Thread-local storage: each green thread's own (its thread pointer is
  * switched with it), or the OS thread's shared by all (no cost per
@@ -83,7 +90,9 @@ enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1), GREEN_TLS (auto, own or shared). Strings point into the environment. Returns 0, or -EINVAL after
+ * 1), GREEN_TLS (auto, own or shared), GREEN_SLICE (ms, 0 to 1000;
+ * GREEN_SLICE_DEFAULT when unset). Strings point into the environment.
+ * Returns 0, or -EINVAL after
  * writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
@@ -498,6 +507,33 @@ GREEN_API void green_signal_waiting(uint64_t set);
  * with mask non-NULL, the caller's mask is *mask during the wait and
  * restored after. Returns -EINTR. */
 GREEN_YIELDS GREEN_API int green_signal_wait(const uint64_t *mask);
+
+/* ---- preemption -------------------------------------------------------- */
+
+/* For an interposer whose call could block natively but returns at once
+ * (a poll with ready fds or no timeout, a WNOHANG wait, a trylock...):
+ * when the caller has held the OS thread for a whole time slice, poll
+ * the loop without blocking and let the ready threads run first. One
+ * load when nothing is due. Does nothing off a green thread. */
+GREEN_YIELDS GREEN_API void green_yield_point(void);
+
+/* Every register of an interrupted context, for green_divert. */
+struct green_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx;
+    uint64_t rsp, rip, rflags;
+};
+
+/* From a signal handler, with its ucontext (the handler's third
+ * argument): once the handler returns, the interrupted context calls
+ * fn(regs, arg) as an ordinary function on its own stack, below its red
+ * zone, with every register, the flags and the whole vector, x87 and
+ * MXCSR state saved; when fn returns, the registers are restored from
+ * *regs (fn may change them, rsp only upwards) and execution goes on at
+ * regs->rip. fn runs outside the handler, with the interrupted signal
+ * mask, and may switch green threads. Async-signal-safe; x86-64 only. */
+GREEN_API void green_divert(void *ucontext, void (*fn)(struct green_regs *regs, void *arg),
+                            void *arg);
 
 /* ---- the wait policy -------------------------------------------------- *
  * Every blocking call that waits green names its class of call; the

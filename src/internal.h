@@ -145,6 +145,20 @@ void green__ready(green_thread *t);
 GREEN_YIELDS void green__schedule(void);
 void green__thread_started(transfer_t from);
 
+/* The running thread had its slice: let the others run (preempt.c). */
+GREEN_YIELDS void green__preempt(void);
+
+/* preempt.c: set by the slice timer when the running thread has had a
+ * whole slice; cleared by every switch. */
+extern volatile int green__slice_due;
+int green__slice_init(void);
+void green__slice_arm(void); /* a second thread exists: tick again */
+extern bool green__slice_wall; /* the wall-clock slice timer runs */
+void green__slice_idle(void);  /* the loop will block: stop it */
+void green__slice_fork_child(void);
+bool green__safe_pc(uintptr_t pc);
+bool green__safe_point(void *ucontext);
+
 /* wait.c: block the caller until green__wake; returns the wake result
  * (or -ETIMEDOUT when deadline passes first). Register waiters first. */
 GREEN_YIELDS int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool outside);
@@ -178,6 +192,8 @@ extern _Atomic unsigned long green__sigseq;
 void green__signal_init(void);
 
 void green__signal_fork_child(void);
+/* Install a handler of the core's own (never wrapped). Returns 0 or -errno. */
+int green__sigaction(int sig, const struct sigaction *act);
 
 /* policy.c: the policy of class call (enum green_call) applied to the
  * result r of a core wait: cancellation, restart, deadline result. */
@@ -211,6 +227,7 @@ struct green_call_stats {
 };
 struct green_stats {
     unsigned long long switches; /* read by the watchdog thread */
+    unsigned long long preempted; /* slices ended by the timer or a yield point */
     unsigned long peak;          /* most live threads at once */
     unsigned long long offloaded;
     size_t deepest;              /* most stack used by an exited thread */

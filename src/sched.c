@@ -162,6 +162,8 @@ static void wait_for_events(void)
 {
     int saved_errno = errno;
     green__s.polls_skipped = 0;
+    if (green__slice_wall)
+        green__slice_idle(); /* no slice to end while nothing runs */
     if (green__s.outside) {
         poll_loop(EVRUN_ONCE);
         errno = saved_errno;
@@ -221,6 +223,7 @@ void green__schedule(void)
     green_thread *next = next_ready();
     if (next != self) {
         green__stats.switches++;
+        green__slice_due = 0;
         next->state = T_RUNNING;
         green__tls_switch(self, next);
         resumed(jump_fcontext(next->ctx, self));
@@ -235,4 +238,19 @@ void green_yield(void)
         return; /* nobody to yield to */
     green__ready(green__current);
     green__schedule();
+}
+
+/* The running thread has had its slice (preempt.c): poll the loop, so
+ * that threads whose event came are ready too, and run after them. */
+void green__preempt(void)
+{
+    int saved_errno = errno;
+    green__stats.preempted++;
+    green__s.polls_skipped = 0;
+    poll_loop(EVRUN_NOWAIT);
+    if (green__s.runq.head) {
+        green__ready(green__current);
+        green__schedule();
+    }
+    errno = saved_errno;
 }

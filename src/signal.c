@@ -72,6 +72,7 @@ static void sync_os(void)
     }
     if (green__s.main)
         all |= waited & green__s.main->sigmask & MANAGED;
+    all &= ~BIT(GREEN_SLICE_SIGNAL); /* the slice timer's */
     if (all & ~os_blocked)
         set_os(SIG_BLOCK, all & ~os_blocked);
     if (os_blocked & ~all)
@@ -253,4 +254,12 @@ void green__signal_fork_child(void)
 {
     atomic_store(&pending, 0);
     sync_os();
+}
+
+/* libc's sigaction, not the interposer (green__libc): the layer above
+ * wraps handlers as the program's, and a wrapped one would interrupt
+ * green waits each time the core's own signal comes. */
+int green__sigaction(int sig, const struct sigaction *act)
+{
+    return green__libc.sigaction(sig, act, NULL) < 0 ? -errno : 0;
 }

@@ -71,6 +71,7 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     all_link(t);
     if (++green__s.live > green__stats.peak)
         green__stats.peak = green__s.live;
+    green__slice_arm();
     green__ready(t);
     *out = t;
     return 0;

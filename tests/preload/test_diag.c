@@ -184,7 +184,7 @@ Test(diag, watchdog_names_a_thread_that_spins, .timeout = 60)
 {
     struct run_result r;
     const char *argv[] = {"spinner", "800", NULL};
-    const char *env[] = {"GREEN_WATCHDOG=200", NULL};
+    const char *env[] = {"GREEN_WATCHDOG=200", "GREEN_SLICE=0", NULL}; /* not preempted */
     cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
     cr_assert_str_eq(r.out, "done\n");
     HAS_LINE(r.err, "libgreen: watchdog: green thread", "\"spinner\"", "has held the OS thread for",
