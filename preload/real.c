@@ -125,6 +125,16 @@ static int sys_close(int fd)
     return (int)syscall(SYS_close, fd);
 }
 
+static pid_t sys_gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+static int sys_tgkill(pid_t pid, pid_t tid, int sig)
+{
+    return (int)syscall(SYS_tgkill, pid, tid, sig);
+}
+
 /* ---- trampolines and pointers ----------------------------------------- */
 
 /* real_<name> starts as a trampoline that resolves everything and calls

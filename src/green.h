@@ -105,6 +105,19 @@ GREEN_API green_thread *green_self(void);
 /* Small positive number naming the thread in reports: main is 1. */
 GREEN_API unsigned long green_thread_id(const green_thread *t);
 
+/* The thread id gettid() gives on t. main keeps its real one (the
+ * process's pid, unless libgreen started on another OS thread); every
+ * other green thread gets GREEN_TID_BASE + its number, above any real
+ * id (PID_MAX_LIMIT), so it never names a real thread: no
+ * /proc/self/task entry, and the kernel's tgkill refuses it with
+ * ESRCH. In the child of a fork, the caller's is the child's pid. */
+#define GREEN_TID_BASE 4194304L
+GREEN_API int green_thread_tid(const green_thread *t);
+
+/* The live (not exited) green thread whose tid is tid, or NULL. Walks
+ * every live thread. */
+GREEN_API green_thread *green_thread_by_tid(int tid);
+
 /* Thread name for reports (copied, at most 15 bytes as pthread names). */
 GREEN_API void green_thread_set_name(green_thread *t, const char *name);
 GREEN_API const char *green_thread_name(const green_thread *t);

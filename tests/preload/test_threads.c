@@ -56,6 +56,19 @@ Test(threads, cxx_std_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT
     assert_same((const char *const[]){"threads_cxx", "-t", NULL}, 1);
 }
 
+/* Each thread its own gettid(), main's the pid; tgkill takes them. */
+Test(threads, thread_ids_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"thread_ids", NULL}, 0);
+}
+
+/* An allocator that starts through pthread keys, once and a mutex is
+ * not re-entered by them: it initialises once, and fork does not hang. */
+Test(threads, allocator_booting_through_keys_inits_once, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"malloc_boot", NULL}, 0);
+}
+
 /* ---- Python (Debian's python3; scripts/setup installs it) ---------------- */
 
 static int have_python(void)
