@@ -69,6 +69,18 @@ Test(threads, allocator_booting_through_keys_inits_once, .timeout = TIMEOUT)
     assert_same((const char *const[]){"malloc_boot", NULL}, 0);
 }
 
+/* Threads a library loaded after libgreen starts through
+ * dlsym(RTLD_NEXT, "pthread_create") are green: joined as natively, and
+ * the process keeps one OS thread while they live. */
+Test(threads, rtld_next_pthread_create_makes_green_threads, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"dl_next", NULL}, 0);
+    struct run_result r;
+    run_ok(&r, 1, (const char *const[]){"dl_next", "-t", NULL});
+    cr_expect(strstr(r.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s%s", r.out, r.err);
+    run_free(&r);
+}
+
 /* ---- Python (Debian's python3; scripts/setup installs it) ---------------- */
 
 static int have_python(void)
