@@ -50,12 +50,16 @@ struct green_config {
     unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
+    unsigned helpers;   /* libgreen's own OS threads at most (offload
+                         * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
 };
+#define GREEN_HELPERS_DEFAULT 3u
+#define GREEN_HELPERS_MAX 1024u
 
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1). Strings point into the environment. Returns 0, or -EINVAL after
+ * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX). Strings point into the environment. Returns 0, or -EINVAL after
  * writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
@@ -402,10 +406,11 @@ GREEN_API void green_once_abandon(int *once);
 
 /* ---- offload, children, fork, signals ---------------------------------- */
 
-/* Run fn(arg) on one of libgreen's helper OS threads (up to 16, made on
- * demand; they block every signal) while the calling green thread waits
- * green; other green threads run meanwhile, and several offloaded calls
- * run in parallel. For calls no fd wait can replace: name lookups,
+/* Run fn(arg) on one of libgreen's helper OS threads while the calling
+ * green thread waits green; other green threads run meanwhile. Helpers
+ * are made on demand, when no idle one is left, up to green_config.helpers
+ * (less one for the watchdog); further calls queue, first in first out.
+ * A helper idle for 10 s ends. Helpers block every signal. For calls no fd wait can replace: name lookups,
  * fsync, reads of files not in the page cache. fn runs on a real thread
  * with a real stack and must not call GREEN_YIELDS functions; whatever
  * it calls lands on interposers that pass through there. The wait

@@ -38,6 +38,8 @@ int green_init(const struct green_config *cfg)
         return -EINVAL;
     if (c.deadlock != GREEN_DEADLOCK_ABORT && c.deadlock != GREEN_DEADLOCK_HANG)
         return -EINVAL;
+    if (c.helpers > GREEN_HELPERS_MAX)
+        return -EINVAL;
     int r = green__stack_setup();
     if (r < 0)
         return r;

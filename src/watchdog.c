@@ -109,6 +109,6 @@ int green__watchdog_start(unsigned ms)
     green__in_core = was;
     pthread_attr_destroy(&attr);
     if (r == 0)
-        green__s.helpers++;
+        __atomic_fetch_add(&green__s.helpers, 1, __ATOMIC_RELAXED);
     return -r;
 }
