@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "internal.h"
-#include "kick.h"
 
 #define RESCAN_NS INT64_C(50000000)
 #define MAX_WATCHED 1024
@@ -116,6 +115,6 @@ void green_fork_child(void)
     if (!green__current)
         return; /* forked on an OS thread of no green thread: all pass through */
     green__threads_drop_others();
-    green__current->tid = green__tid(); /* the child's one thread: its pid */
+    green__current->tid = getpid(); /* the child's one thread has the pid as id */
     green__signal_fork_child();
 }

@@ -4,6 +4,7 @@
  * an id that differs from every other and from main's, and keep it
  * across a blocking call. tgkill with a thread's id interrupts that
  * thread's sigsuspend; tgkill with an id no thread has fails with ESRCH.
+ * The child a thread forks has one thread, whose id is its pid.
  * The output is the same natively and under libgreen. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -13,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -38,6 +40,19 @@ static void *worker(void *arg)
     if (write(ready[1], "r", 1) != 1 || read(go[0], &c, 1) != 1) /* blocks: all alive */
         return NULL;
     same_after_wait[i] = gettid() == ids[i];
+    return NULL;
+}
+
+/* Forks: in the child, gettid() is the child's pid. */
+static void *forker(void *arg)
+{
+    int status = -1;
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(gettid() == getpid() ? 0 : 1);
+    if (pid > 0)
+        waitpid(pid, &status, 0);
+    *(int *)arg = WIFEXITED(status) && WEXITSTATUS(status) == 0;
     return NULL;
 }
 
@@ -96,6 +111,10 @@ int main(void)
     int sent = tgkill(getpid(), wid, SIGUSR1);
     CHECK(pthread_join(w, NULL));
     printf("main: tgkill to the waiter: %d\n", sent);
+    int child_ok = 0;
+    CHECK(pthread_create(&w, NULL, forker, &child_ok));
+    CHECK(pthread_join(w, NULL));
+    printf("child of a thread: gettid is its pid: %s\n", child_ok ? "yes" : "no");
     errno = 0;
     int r = tgkill(getpid(), 4194304 + 999999, 0);
     printf("main: tgkill to an id nobody has: %d %s\n", r, strerror(errno));
