@@ -5,9 +5,10 @@
  * under a deleted key reads as NULL when the number is reused (as in
  * glibc). Values live in the caller's struct pthr: the first 32 inline
  * (an allocator sets them while it starts, and must not be re-entered),
- * the others in blocks of 32 allocated on first use. An OS thread that is not green keeps its values
- * in thread-local storage and gets its destructors run by one real key
- * of glibc's whose own destructor walks them. */
+ * the others in blocks of 32 allocated on first use. An OS thread that
+ * is not green keeps its values in thread-local storage and gets its
+ * destructors run by one real key of glibc's whose own destructor walks
+ * them. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
