@@ -14,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "fd.h"
 #include "pthr.h"
 
 #include <sched.h>
@@ -24,7 +25,10 @@
 _Static_assert(sizeof(pthread_t) >= sizeof(green_thread *),
                "a green_thread * must fit a pthread_t");
 
-/* main's, and any OS thread's that is not green. */
+/* main's, a plain global: each green thread has its own TLS, so a
+ * __thread record would be the caller's copy, not main's. */
+static struct pthr main_pthr = {.cancel_type = PTHREAD_CANCEL_DEFERRED};
+/* any OS thread's that is not green */
 static __thread struct pthr os_pthr = {.cancel_type = PTHREAD_CANCEL_DEFERRED};
 
 pthread_t pthr_to_ptid(green_thread *g)
@@ -39,7 +43,7 @@ green_thread *pthr_from_ptid(pthread_t t)
 
 struct pthr *pthr_of(green_thread *g)
 {
-    return g == preload_main_green ? &os_pthr : *green_thread_userdata(g);
+    return g == preload_main_green ? &main_pthr : *green_thread_userdata(g);
 }
 
 /* A green thread spawned through the core API has no record until it
@@ -47,8 +51,10 @@ struct pthr *pthr_of(green_thread *g)
 struct pthr *pthr_self(void)
 {
     green_thread *g = green_self();
-    if (!g || g == preload_main_green)
+    if (!g)
         return &os_pthr;
+    if (g == preload_main_green)
+        return &main_pthr;
     void **ud = green_thread_userdata(g);
     if (__builtin_expect(!*ud, 0))
         *ud = calloc(1, sizeof(struct pthr));
@@ -146,6 +152,7 @@ void pthr_exit(void *retval)
     p->retval = retval;
     if (p->cleanup)
         pthr_unwind(p); /* runs the handlers, then comes back through here */
+    green_tls_dtors(); /* thread_local objects before keys, as glibc */
     pthr_run_destructors(p);
     pthr_free_keys(p);
     if (g != preload_main_green) {
@@ -168,7 +175,6 @@ PRELOAD_EXPORT void pthread_exit(void *ret)
 
 GREEN_YIELDS static int join(pthread_t t, void **ret, int64_t deadline)
 {
-    pthr_testcancel();
     return -green_join(pthr_from_ptid(t), ret, deadline);
 }
 
@@ -266,8 +272,7 @@ PRELOAD_EXPORT int pthread_getname_np(pthread_t t, char *name, size_t len)
     const char *n = green_thread_name(g);
     if (len < 16)
         return ERANGE;
-    strcpy(name, n);
-    return 0;
+    return fd_copyout(name, n, strlen(n) + 1) < 0 ? EFAULT : 0;
 }
 
 /* Describes the green thread's own stack, guard and detach state. */

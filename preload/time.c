@@ -5,12 +5,12 @@
  * sleeps on when the target is not reached yet (CLOCK_REALTIME moved
  * back, CLOCK_BOOTTIME that counted a suspend). A sleep already over
  * still yields once: programs spin on usleep(0) waiting for another
- * thread, which must get to run. Every sleep is a cancellation point
- * (pthr_cancel_point), before it starts and when interrupted. */
+ * thread, which must get to run. EINTR and cancellation follow the wait
+ * policy (GREEN_CALL_SLEEP). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
 #include "pthr.h"
 
 #include <unistd.h>
@@ -32,21 +32,23 @@ static int64_t clock_ns(clockid_t c)
 GREEN_YIELDS static int sleep_until_on(clockid_t c, int64_t target)
 {
     int64_t left = target - clock_ns(c);
-    pthr_cancel_point(0);
     if (left <= 0) {
+        green_cancel_point(NULL, NULL);
         green_yield();
         return 0;
     }
     for (; left > 0; left = target - clock_ns(c)) {
-        int r = green_sleep_until(preload_deadline_after(left));
-        pthr_cancel_point(r);
+        struct green_wait w = {.call = GREEN_CALL_SLEEP, .on = GREEN_ON_TIME,
+                               .deadline = preload_deadline_after(left)};
+        int r = green_wait(&w);
         if (r < 0)
             return r;
     }
     return 0;
 }
 
-/* Sleep for *req on clock c; on -EINTR store what is left in *rem. */
+/* Sleep for *req on clock c; on -EINTR store what is left in the
+ * program's *rem (-EFAULT when it cannot be written, as natively). */
 GREEN_YIELDS static int sleep_for(clockid_t c, const struct timespec *req, struct timespec *rem)
 {
     if (!preload_ts_valid(req))
@@ -55,7 +57,9 @@ GREEN_YIELDS static int sleep_for(clockid_t c, const struct timespec *req, struc
     int r = sleep_until_on(c, target);
     if (r == -EINTR && rem) {
         int64_t left = target - clock_ns(c);
-        *rem = preload_ns_ts(left > 0 ? left : 0);
+        struct timespec ts = preload_ns_ts(left > 0 ? left : 0);
+        if (fd_copyout(rem, &ts, sizeof ts) < 0)
+            return -EFAULT;
     }
     return r;
 }
@@ -68,12 +72,14 @@ GREEN_YIELDS static int sleep_until_ts(clockid_t c, const struct timespec *when)
 }
 
 /* Sleeps green when another green thread could run meanwhile; passes
- * through otherwise, and for a NULL req (the kernel says EFAULT). */
+ * through otherwise, and for a req libgreen cannot read (the kernel says
+ * EFAULT at once). */
 PRELOAD_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-    if (!req || !preload_should_wait())
+    struct timespec t;
+    if (!preload_should_wait() || fd_copyin(&t, req, sizeof t) < 0)
         return real_nanosleep(req, rem);
-    int r = sleep_for(CLOCK_MONOTONIC, req, rem);
+    int r = sleep_for(CLOCK_MONOTONIC, &t, rem);
     return r < 0 ? preload_fail(r) : 0;
 }
 
@@ -83,11 +89,12 @@ PRELOAD_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 PRELOAD_EXPORT int clock_nanosleep(clockid_t c, int flags, const struct timespec *req,
                                    struct timespec *rem)
 {
-    if (!req || !green_clock(c) || !preload_should_wait())
+    struct timespec t;
+    if (!green_clock(c) || !preload_should_wait() || fd_copyin(&t, req, sizeof t) < 0)
         return real_clock_nanosleep(c, flags, req, rem);
     if (flags & TIMER_ABSTIME)
-        return -sleep_until_ts(c, req);
-    return -sleep_for(c, req, rem);
+        return -sleep_until_ts(c, &t);
+    return -sleep_for(c, &t, rem);
 }
 
 /* Sleeps green (see nanosleep). Returns the whole seconds left when a

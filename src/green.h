@@ -52,15 +52,23 @@ struct green_config {
     int quiet;          /* no warnings (errors and reports still print) */
     unsigned helpers;   /* libgreen's own OS threads at most (offload
                          * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
+    int tls;            /* enum green_tls_mode */
 };
 #define GREEN_HELPERS_DEFAULT 3u
 #define GREEN_HELPERS_MAX 1024u
 
+/* Thread-local storage: each green thread's own (its thread pointer is
+ * switched with it), or the OS thread's shared by all (no cost per
+ * switch). AUTO: own when a loaded module other than glibc's and
+ * libgreen's has TLS. */
+enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
+
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX). Strings point into the environment. Returns 0, or -EINVAL after
- * writing into err (at most errlen bytes, one line, no newline) which
+ * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX), GREEN_TLS (auto, own or
+ * shared). Strings point into the environment. Returns 0, or -EINVAL
+ * after writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
 
@@ -137,12 +145,18 @@ GREEN_API void **green_thread_userdata(green_thread *t);
 /* Wait until t exits and collect its value; frees t. Returns 0,
  * -EDEADLK when t is the caller, -EINVAL when t is detached or already
  * has a joiner, -ETIMEDOUT at deadline (t stays joinable), -EBUSY with
- * deadline 0 when t still runs (tryjoin). */
+ * deadline 0 when t still runs (tryjoin; before any other check, as
+ * glibc). A cancellation point (GREEN_CALL_JOIN) while it waits. */
 GREEN_YIELDS GREEN_API int green_join(green_thread *t, void **retval, int64_t deadline);
 
 /* Let t's resources go when it exits. Returns 0 or -EINVAL when already
  * detached or joined. */
 GREEN_API int green_detach(green_thread *t);
+
+/* Run the calling thread's thread_local destructors (C++, and
+ * __cxa_thread_atexit_impl's), as a native thread does first when it
+ * ends; green_exit runs those left. Not on main: exit runs them there. */
+GREEN_API void green_tls_dtors(void);
 
 /* End the calling green thread with retval. When it is the last one, the
  * process exits with status 0 (as when the last pthread exits). */
@@ -192,9 +206,11 @@ struct green_pollfd {
 
 /* Wait until any of the n fds may be ready (poll, select, epoll_wait of
  * the program: the caller then asks the kernel which, without waiting).
- * Returns > 0 when one may be ready (at once for a regular file or a bad
- * fd, so that the caller's own check reports it), -ETIMEDOUT at deadline,
- * -EINTR, -ENOMEM. With no fd to watch it just sleeps to deadline. */
+ * Returns > 0 when one may be ready (at once for a bad fd, so that the
+ * caller's own check reports it), -ETIMEDOUT at deadline, -EINTR,
+ * -ENOMEM. Regular files and directories, whose readiness never changes,
+ * are left out of the wait; with no fd to watch it just sleeps to
+ * deadline. */
 GREEN_YIELDS GREEN_API int green_fd_wait_many(const struct green_pollfd *fds, size_t n,
                                               int64_t deadline);
 
@@ -459,14 +475,101 @@ GREEN_API int green_intr_restart(void);
  * a bad how, -EPERM off a green thread. */
 GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
 
-/* Aim the next delivery of sig at t (pthread_kill; the caller then
- * raises sig for real). sig 0 does nothing. Returns 0 or -EINVAL. */
+/* Aim the next delivery of sig at t (pthread_kill). Returns 0 when the
+ * caller should then raise sig for real; 1 when t blocks sig, which is
+ * then held pending for t (delivered when t unblocks it, or taken by
+ * its sigwait: green_signal_take); -ESRCH when t has exited; -EINVAL.
+ * sig 0 only checks. */
 GREEN_API int green_signal_direct(green_thread *t, int sig);
+
+/* Take one signal of set held pending for the caller (see
+ * green_signal_direct). Returns it, or 0 when there is none. */
+GREEN_API int green_signal_take(uint64_t set);
+
+/* The caller waits for a signal of set in sigwait and friends (0: no
+ * longer). While it does, a signal aimed at it wakes its wait, and one
+ * sent to the process stays pending for it when main blocks it (the
+ * kernel offers it to main first, and natively the sigwait takes it). */
+GREEN_API void green_signal_waiting(uint64_t set);
 
 /* Wait green until a signal interrupts the caller (pause, sigsuspend);
  * with mask non-NULL, the caller's mask is *mask during the wait and
  * restored after. Returns -EINTR. */
 GREEN_YIELDS GREEN_API int green_signal_wait(const uint64_t *mask);
+
+/* ---- the wait policy -------------------------------------------------- *
+ * Every blocking call that waits green names its class of call; the
+ * class alone decides (policy.c, libgreen(7) WAIT POLICY) whether a
+ * handler installed with SA_RESTART resumes the call (signal(7)),
+ * whether the wait is a cancellation point, and what the deadline
+ * returns. Interposers keep only their own non-blocking attempt. */
+
+enum green_call {
+    GREEN_CALL_IO,      /* read, write, recv, send, accept, splice...: restarts
+                         * unless it has a deadline (socket timeout, recvmmsg's
+                         * timeout); deadline: -EAGAIN */
+    GREEN_CALL_CONNECT, /* restarts unless SO_SNDTIMEO; deadline: result (its
+                         * first attempt's: -EINPROGRESS, or -EALREADY) */
+    GREEN_CALL_POLL,    /* poll, select, epoll_wait: never restarts; deadline: 0 */
+    GREEN_CALL_SLEEP,   /* nanosleep and friends: never restarts; deadline: 0 */
+    GREEN_CALL_CHILD,   /* wait, waitpid, waitid: restarts */
+    GREEN_CALL_SIGWAIT, /* sigwaitinfo, sigtimedwait: never restarts;
+                         * deadline: -EAGAIN */
+    GREEN_CALL_SIGWAIT_ANY, /* sigwait: never fails with EINTR */
+    GREEN_CALL_SEM,     /* sem_wait, sem_timedwait: restarts; deadline -ETIMEDOUT */
+    GREEN_CALL_PAUSE,   /* pause, sigsuspend: never restarts */
+    GREEN_CALL_JOIN,    /* pthread_join: never fails with EINTR */
+    GREEN_CALL_COND,    /* pthread_cond_wait: a signal is a spurious wake-up */
+    GREEN_CALL_LOCK,    /* mutexes, rwlocks: never EINTR, no cancellation
+                         * point; deadline -ETIMEDOUT */
+};
+
+/* What a wait waits on. */
+enum green_wait_on {
+    GREEN_ON_FD,    /* fd ready for events */
+    GREEN_ON_FDS,   /* any of fds[0..n) (green_fd_wait_many) */
+    GREEN_ON_CHILD, /* child pid (fd) changed state; events != 0: stops too */
+    GREEN_ON_TIME,  /* the deadline only */
+    GREEN_ON_RETRY, /* nothing the loop sees: ends within a millisecond */
+};
+
+struct green_wait {
+    int call;      /* enum green_call */
+    int on;        /* enum green_wait_on */
+    int fd;        /* GREEN_ON_FD: the fd; GREEN_ON_CHILD: the pid */
+    int events;    /* GREEN_ON_FD: GREEN_IN|GREEN_OUT; GREEN_ON_CHILD: stops */
+    const struct green_pollfd *fds; /* GREEN_ON_FDS */
+    size_t n;
+    int64_t deadline; /* absolute, or GREEN_NEVER */
+    int result;    /* GREEN_CALL_CONNECT: what its deadline returns */
+    /* Called before a cancellation ends the thread (frees what the
+     * call holds); may be NULL. */
+    void (*release)(void *arg);
+    void *arg;
+};
+
+/* One wait of a blocking call, with its class's policy. Before waiting
+ * and when interrupted, a cancellation point acts on a pending
+ * cancellation (release, then the cancel hook: does not return).
+ * Returns > 0 when the call should try again (ready, woken, or
+ * interrupted by a handler that restarts it), the class's deadline
+ * result, -EINTR when a handler interrupts a call that does not restart,
+ * or the wait's own error (-EBADF, -EPERM, -ENOMEM; see green_fd_wait). */
+GREEN_YIELDS GREEN_API int green_wait(const struct green_wait *w);
+
+/* Deferred cancellation as the layer above keeps it: due() is 1 when the
+ * calling thread has an enabled cancellation pending, act() ends the
+ * thread (never returns). Unset: nothing is ever cancelled. */
+GREEN_API void green_cancel_hooks(int (*due)(void), void (*act)(void));
+
+/* At a cancellation point outside any wait: act on a pending
+ * cancellation (release first, when given). */
+GREEN_API void green_cancel_point(void (*release)(void *), void *arg);
+
+/* A cancellation was requested for t: interrupt t when it waits in a
+ * cancellation point (else it acts at its next one). Returns 0, or
+ * -ESRCH when t does not wait in one. */
+GREEN_API int green_cancel(green_thread *t);
 
 /* ---- reports ----------------------------------------------------------- */
 

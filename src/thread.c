@@ -30,7 +30,7 @@ static void trampoline(transfer_t from)
 {
     green__thread_started(from);
     green_thread *self = green__current;
-    errno = 0; /* a new thread starts with errno 0, as natively */
+    green__tls_started(self);
     green_exit(self->fn(self->arg));
 }
 
@@ -54,6 +54,8 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     if (!t)
         return -EAGAIN;
     int r = attach_stack(t, attr);
+    if (r == 0 && (r = green__tls_alloc(t)) < 0 && t->stack.owned)
+        green__stack_free(&t->stack);
     if (r < 0) {
         free(t);
         return r;
@@ -86,6 +88,7 @@ void green__thread_reap(green_thread *t)
     if (t->stack.owned)
         green__stack_free(&t->stack);
     t->stack.owned = false;
+    green__tls_free(t);
     if (t->detached && t != green__s.main)
         free(t);
 }
@@ -93,6 +96,7 @@ void green__thread_reap(green_thread *t)
 void green_exit(void *retval)
 {
     green_thread *self = green__current;
+    green_tls_dtors();
     self->retval = retval;
     self->state = T_EXITED;
     all_unlink(self);
@@ -107,6 +111,8 @@ void green_exit(void *retval)
 int green_join(green_thread *t, void **retval, int64_t deadline)
 {
     green_thread *self = green__current;
+    if (deadline == 0 && t->state != T_EXITED)
+        return -EBUSY; /* tryjoin: glibc says so before any other check */
     if (t == self)
         return -EDEADLK;
     if (t->detached || t->joining)
@@ -114,13 +120,18 @@ int green_join(green_thread *t, void **retval, int64_t deadline)
     while (t->state != T_EXITED) {
         if (deadline == 0)
             return -EBUSY;
+        green_cancel_point(NULL, NULL);
         struct green_waiter w;
         green__waiter_add(&t->joinq, &w, self);
         t->joining = true;
+        self->cancel_point = true;
         int r = green__block(W_JOIN, t, deadline, false);
+        self->cancel_point = false;
         t->joining = false;
         if (r == -ETIMEDOUT && t->state != T_EXITED)
             return -ETIMEDOUT;
+        if (t->state != T_EXITED) /* a cancellation ends the caller here */
+            green__settle(GREEN_CALL_JOIN, r, deadline, 0, NULL, NULL);
     }
     if (retval)
         *retval = t->retval;
