@@ -197,6 +197,11 @@ bool fd_is_shim(int fd)
     return false;
 }
 
+bool fd_hidden(int fd)
+{
+    return nshim && fd_is_shim(fd) && !fd_core_call();
+}
+
 void fd_shim_drop(int fd)
 {
     for (int i = 0; i < nshim; i++)

@@ -125,6 +125,16 @@ static int sys_close(int fd)
     return (int)syscall(SYS_close, fd);
 }
 
+static pid_t sys_gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+static int sys_tgkill(pid_t pid, pid_t tid, int sig)
+{
+    return (int)syscall(SYS_tgkill, pid, tid, sig);
+}
+
 /* ---- trampolines and pointers ----------------------------------------- */
 
 /* real_<name> starts as a trampoline that resolves everything and calls
@@ -147,6 +157,7 @@ REAL_LIB_FUNCS(LAZY_LIB)
     LAZY(ret, name, params, args, return sys_##name args)
 REAL_SYS_FUNCS(LAZY_SYS)
 REAL_IO_FUNCS(LAZY_LIB)
+REAL_OWNFD_FUNCS(LAZY_LIB)
 
 /* The variadic ones take at most one more argument, which glibc reads as
  * a pointer-sized value whatever its type. */
@@ -252,6 +263,7 @@ int real_resolve(void)
     REAL_SYS_FUNCS(RESOLVE)
     RESOLVE(int, fcntl, (int fd, int cmd, ...), (), NULL)
     REAL_IO_FUNCS(RESOLVE)
+    REAL_OWNFD_FUNCS(RESOLVE)
     RESOLVE(int, ioctl, (int fd, unsigned long req, ...), (), NULL)
     RESOLVE(int, open, (const char *path, int fl, ...), (), NULL)
     RESOLVE(int, openat, (int dir, const char *path, int fl, ...), (), NULL)

@@ -22,6 +22,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "pthr.h"
 #include "fd.h"
 
 #include <signal.h>
@@ -195,7 +196,20 @@ PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
     int r = green_signal_direct(green_of(t), sig);
     if (r != 0 || sig == 0)
         return r < 0 && r != -ESRCH ? -r : 0;
-    return syscall(SYS_tgkill, getpid(), gettid(), sig) < 0 ? errno : 0;
+    return real_tgkill(getpid(), real_gettid(), sig) < 0 ? errno : 0;
+}
+
+/* A green thread's id (gettid) is not the kernel's: a signal sent to it
+ * is pthread_kill of that thread, so it reaches that thread as natively.
+ * Other ids go to the kernel (which has no thread above PID_MAX_LIMIT:
+ * ESRCH). */
+PRELOAD_EXPORT int tgkill(pid_t pid, pid_t tid, int sig)
+{
+    green_thread *g;
+    if (!preload_green() || pid != getpid() || !(g = green_thread_by_tid(tid)))
+        return real_tgkill(pid, tid, sig);
+    int r = pthread_kill(pthr_to_ptid(g), sig);
+    return r ? preload_fail(-r) : 0;
 }
 
 /* As pthread_kill of the calling thread. */

@@ -237,6 +237,15 @@ PRELOAD_EXPORT pthread_t pthread_self(void)
     return g ? pthr_to_ptid(g) : real_pthread_self();
 }
 
+/* Never waits. Each green thread has an id of its own: main its real
+ * one, the others ids above PID_MAX_LIMIT that name no kernel thread
+ * (green_thread_tid); tgkill takes them (signal.c). */
+PRELOAD_EXPORT pid_t gettid(void)
+{
+    green_thread *g = green_self();
+    return g ? green_thread_tid(g) : real_gettid();
+}
+
 /* Never waits; ids compare as values, whichever kind they name. */
 PRELOAD_EXPORT int pthread_equal(pthread_t a, pthread_t b)
 {

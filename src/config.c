@@ -143,6 +143,13 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
             return BAD("GREEN_TRACE=%.80s: %s", s, strerror(-e));
         cfg->trace_path = s;
     }
+    if ((s = var("GREEN_HELPERS"))) {
+        long long n = parse_uint(s, GREEN_HELPERS_MAX);
+        if (n < 1)
+            return BAD("GREEN_HELPERS=%.40s: expected a number of threads from 1 to %u", s,
+                       GREEN_HELPERS_MAX);
+        cfg->helpers = (unsigned)n;
+    }
     if ((s = var("GREEN_QUIET"))) {
         if (strcmp(s, "0") && strcmp(s, "1"))
             return BAD("GREEN_QUIET=%.40s: expected 0 or 1", s);

@@ -54,9 +54,13 @@ struct green_config {
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
     unsigned slice_ms;  /* time slice before preemption; 0: never preempt */
+    unsigned helpers;   /* libgreen's own OS threads at most (offload
+                         * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
     int tls;            /* enum green_tls_mode */
     const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
 };
+#define GREEN_HELPERS_DEFAULT 3u
+#define GREEN_HELPERS_MAX 1024u
 
 /* The libc functions the core calls that the layer above interposes. The
  * core never calls them by their plain names, which inside libgreen.so
@@ -90,10 +94,10 @@ enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1), GREEN_TLS (auto, own or shared), GREEN_SLICE (ms, 0 to 1000;
- * GREEN_SLICE_DEFAULT when unset). Strings point into the environment.
- * Returns 0, or -EINVAL after
- * writing into err (at most errlen bytes, one line, no newline) which
+ * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX), GREEN_TLS (auto, own or
+ * shared), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset).
+ * Strings point into the environment. Returns 0, or -EINVAL
+ * after writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
 
@@ -141,6 +145,19 @@ GREEN_API green_thread *green_self(void);
 
 /* Small positive number naming the thread in reports: main is 1. */
 GREEN_API unsigned long green_thread_id(const green_thread *t);
+
+/* The thread id gettid() gives on t. main keeps its real one (the
+ * process's pid, unless libgreen started on another OS thread); every
+ * other green thread gets GREEN_TID_BASE + its number, above any real
+ * id (PID_MAX_LIMIT), so it never names a real thread: no
+ * /proc/self/task entry, and the kernel's tgkill refuses it with
+ * ESRCH. In the child of a fork, the caller's is the child's pid. */
+#define GREEN_TID_BASE 4194304L
+GREEN_API int green_thread_tid(const green_thread *t);
+
+/* The live (not exited) green thread whose tid is tid, or NULL. Walks
+ * every live thread. */
+GREEN_API green_thread *green_thread_by_tid(int tid);
 
 /* Thread name for reports (copied, at most 15 bytes as pthread names). */
 GREEN_API void green_thread_set_name(green_thread *t, const char *name);
@@ -434,10 +451,11 @@ GREEN_API void green_once_abandon(int *once);
 
 /* ---- offload, children, fork, signals ---------------------------------- */
 
-/* Run fn(arg) on one of libgreen's helper OS threads (up to 16, made on
- * demand; they block every signal) while the calling green thread waits
- * green; other green threads run meanwhile, and several offloaded calls
- * run in parallel. For calls no fd wait can replace: name lookups,
+/* Run fn(arg) on one of libgreen's helper OS threads while the calling
+ * green thread waits green; other green threads run meanwhile. Helpers
+ * are made on demand, when no idle one is left, up to green_config.helpers
+ * (less one for the watchdog); further calls queue, first in first out.
+ * A helper idle for 10 s ends. Helpers block every signal. For calls no fd wait can replace: name lookups,
  * fsync, reads of files not in the page cache. fn runs on a real thread
  * with a real stack and must not call GREEN_YIELDS functions; whatever
  * it calls lands on interposers that pass through there. The wait

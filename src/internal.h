@@ -42,6 +42,8 @@ struct green_thread {
     fcontext_t ctx;
     enum thread_state state;
     unsigned long id;
+    int tid;        /* what gettid() says on it: main's real one, else above
+                     * GREEN_TID_BASE */
     void *(*fn)(void *);
     void *arg;
     void *retval;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "kick.h"
 
 /* A thread that yields in a loop must not starve the threads waiting on
  * events: poll the loop without blocking once per this many switches. */
@@ -55,6 +56,8 @@ int green_init(const struct green_config *cfg)
         return -EINVAL;
     if (c.deadlock != GREEN_DEADLOCK_ABORT && c.deadlock != GREEN_DEADLOCK_HANG)
         return -EINVAL;
+    if (c.helpers > GREEN_HELPERS_MAX)
+        return -EINVAL;
     if (c.tls < GREEN_TLS_AUTO || c.tls > GREEN_TLS_SHARED)
         return -EINVAL;
     int r = libc_setup(c.libc);
@@ -79,6 +82,7 @@ int green_init(const struct green_config *cfg)
 
     green_thread *t = &main_thread;
     t->id = ++green__s.next_id;
+    t->tid = green__tid();
     t->state = T_RUNNING;
     green_thread_set_name(t, "main");
     green__timer_init(t);

@@ -108,6 +108,6 @@ int green__watchdog_start(unsigned ms)
     int r = green__libc.pthread_create(&id, &attr, watch, NULL);
     pthread_attr_destroy(&attr);
     if (r == 0)
-        green__s.helpers++;
+        __atomic_fetch_add(&green__s.helpers, 1, __ATOMIC_RELAXED);
     return -r;
 }
