@@ -59,6 +59,13 @@ static bool ours(const void *pc)
     return (uintptr_t)pc >= text_lo && (uintptr_t)pc < text_hi;
 }
 
+int green_owns_pc(const void *pc)
+{
+    if (!text_hi)
+        dl_iterate_phdr(find_text, NULL);
+    return ours(pc);
+}
+
 static char *stack_top(const green_thread *t)
 {
     if (t->stack.base)
@@ -150,7 +157,7 @@ static const char *const kind_names[W_KINDS] = {
     [W_POLL] = "poll",         [W_MUTEX] = "mutex",        [W_COND] = "condition",
     [W_SEM] = "semaphore",     [W_JOIN] = "join",          [W_RWLOCK_RD] = "rwlock read",
     [W_RWLOCK_WR] = "rwlock write", [W_BARRIER] = "barrier", [W_ONCE] = "once",
-    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",
+    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",   [W_FUTEX] = "futex",
 };
 
 static const char *kind_name(int kind)

@@ -387,6 +387,31 @@ GREEN_API int green_spin_unlock(int *lock);
 GREEN_YIELDS GREEN_API int green_once(int *once, void (*fn)(void *), void *arg);
 GREEN_API void green_once_abandon(int *once);
 
+/* ---- futexes ----------------------------------------------------------- *
+ * futex(2) waits of the program (its syscall(SYS_futex) or, through the
+ * safety net, an inline one) as green waits. Any OS thread may wake; a
+ * wake from another OS thread is posted to the scheduler and returns 0
+ * at once. Not covered: PI futexes, futex_waitv, FUTEX_WAKE_OP. */
+
+/* Wait green while *word == val until a green_futex_wake with a bitset
+ * meeting bitset, or deadline. The kernel checks word and val first.
+ * shared: the futex may be woken from another process; the word is then
+ * re-read every millisecond and a change ends the wait with 0 (a
+ * spurious wake-up, which futex(2) allows). Returns 0 when woken,
+ * -EAGAIN when *word != val, -ETIMEDOUT, -EINTR, -EINVAL (bitset 0 or
+ * a misaligned word), -EFAULT. */
+GREEN_YIELDS GREEN_API int green_futex_wait(const uint32_t *word, uint32_t val, uint32_t bitset,
+                                            int shared, int64_t deadline);
+/* Ready up to n green waiters of word whose bitset meets bitset. Returns
+ * how many (0 from another OS thread, or -ENOMEM when it cannot post). */
+GREEN_API int green_futex_wake(const uint32_t *word, int n, uint32_t bitset);
+/* Wake up to n green waiters of word and move up to nmove more to wait
+ * on word2. Returns how many were woken or moved. */
+GREEN_API int green_futex_requeue(const uint32_t *word, int n, const uint32_t *word2, int nmove);
+
+/* True when pc lies in libgreen's own code. */
+GREEN_API int green_owns_pc(const void *pc);
+
 /* ---- offload, children, fork, signals ---------------------------------- */
 
 /* Run fn(arg) on one of libgreen's helper OS threads (up to 16, made on

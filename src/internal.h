@@ -16,7 +16,7 @@ enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
 /* What a blocked thread waits on, for reports. */
 enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN,
                  W_RWLOCK_RD, W_RWLOCK_WR, W_BARRIER, W_ONCE,
-                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */ };
+                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */, W_FUTEX };
 
 /* A place in a wait queue. Lives on the waiting thread's stack; every
  * waiter of a thread is unlinked when the thread is woken, so the frame
