@@ -475,6 +475,26 @@ GREEN_API int green_signal_direct(green_thread *t, int sig);
  * restored after. Returns -EINTR. */
 GREEN_YIELDS GREEN_API int green_signal_wait(const uint64_t *mask);
 
+/* ---- preemption -------------------------------------------------------- */
+
+/* Every register of an interrupted context, for green_divert. */
+struct green_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx;
+    uint64_t rsp, rip, rflags;
+};
+
+/* From a signal handler, with its ucontext (the handler's third
+ * argument): once the handler returns, the interrupted context calls
+ * fn(regs, arg) as an ordinary function on its own stack, below its red
+ * zone, with every register, the flags and the whole vector, x87 and
+ * MXCSR state saved; when fn returns, the registers are restored from
+ * *regs (fn may change them, rsp only upwards) and execution goes on at
+ * regs->rip. fn runs outside the handler, with the interrupted signal
+ * mask, and may switch green threads. Async-signal-safe; x86-64 only. */
+GREEN_API void green_divert(void *ucontext, void (*fn)(struct green_regs *regs, void *arg),
+                            void *arg);
+
 /* ---- reports ----------------------------------------------------------- */
 
 /* Write every green thread, its state, what it waits on, since when and
