@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #endif
 #include "preload.h"
+#include "sys.h"
 
 #include <dlfcn.h>
 #include <stdarg.h>
@@ -64,6 +65,7 @@ static void start(void)
     if (r < 0 && r != -EALREADY)
         refuse("cannot start: %s", strerror(-r));
     preload_main_green = green_self();
+    preload_sud_start();
     static const char *const names[] = {"read", "write", "nanosleep", "pthread_create"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !cfg.quiet; i++)
         check_interposer(names[i]);

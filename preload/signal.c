@@ -23,6 +23,7 @@
 #define _GNU_SOURCE
 #endif
 #include "preload.h"
+#include "sys.h"
 
 #include <signal.h>
 #include <string.h>
@@ -71,6 +72,8 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
  * the program's own action back. Fails and succeeds as natively. */
 PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+    if (sig == SIGSYS && preload_sud_active())
+        return preload_sud_sigaction(act, old);
     if (sig < 1 || sig >= NSIGS || is_fault(sig))
         return real_sigaction(sig, act, old);
     struct sigaction mine, prev, was = prog[sig];

@@ -15,8 +15,51 @@ long preload_raw_syscall(long nr, long a, long b, long c, long d, long e, long f
  * go to the kernel. Returns >= 0 or -errno. */
 long preload_sys(long nr, const long *a);
 
+/* The same, leaving errno as it was (as a system call does). */
+long preload_sys_keep_errno(long nr, const long *a);
+
+/* 1 when nr may block (preload_sys makes it wait green), -1 when
+ * preload_sys takes it to an interposer that never waits (gettid, kill,
+ * the calls that make or close fds), 0 when it goes to the kernel. */
+int preload_sys_blocks(long nr);
+
 /* futex(2) with green waiters. Returns >= 0 or -errno. */
 long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
                    uint32_t val3);
+/* The same for a futex whose wakes may come as raw system calls from
+ * other OS threads (glibc's own locks): green waits re-read the word. */
+long preload_futex_unseen(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
+                          uint32_t val3);
+
+struct sigaction;
+/* sigaction(SIGSYS) of the program while the net is on: its action is
+ * kept and gets every SIGSYS that is not the net's. */
+int preload_sud_sigaction(const struct sigaction *act, struct sigaction *old);
+
+/* ---- the safety net (sud.c) ------------------------------------------------ */
+
+/* The Syscall User Dispatch selector of this OS thread: 0 lets system
+ * calls through, 1 makes those outside libgreen's code trap (SIGSYS).
+ * Stays 0 on every OS thread but the scheduler's with the net on. */
+extern __thread unsigned char preload_sud_sel __attribute__((tls_model("initial-exec")));
+
+static inline void preload_gate_close(unsigned char *was)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    preload_sud_sel = *was;
+}
+
+/* Let system calls through until the end of the enclosing block. */
+#define PRELOAD_GATE_OPEN                                                              \
+    unsigned char gate_was_ __attribute__((cleanup(preload_gate_close))) = preload_sud_sel; \
+    preload_sud_sel = 0;                                                               \
+    __atomic_signal_fence(__ATOMIC_SEQ_CST)
+
+/* Turn the net on for the calling OS thread (the scheduler's, at the end
+ * of initialisation) unless GREEN_SYSCALL_NET=0 or the kernel lacks it.
+ * Returns 1 when on. */
+int preload_sud_start(void);
+/* 1 when the net is on in this process (for reports). */
+int preload_sud_active(void);
 
 #endif

@@ -20,7 +20,14 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/syscall.h>
@@ -68,7 +75,7 @@ static int futex_deadline(int cmd, int realtime, const struct timespec *ts, int6
 }
 
 GREEN_YIELDS static long futex_wait(uint32_t *word, int op, uint32_t val,
-                                    const struct timespec *ts, uint32_t bitset)
+                                    const struct timespec *ts, uint32_t bitset, int unseen)
 {
     int cmd = op & FUTEX_CMD_MASK;
     int64_t deadline;
@@ -76,7 +83,10 @@ GREEN_YIELDS static long futex_wait(uint32_t *word, int op, uint32_t val,
     if (r < 0)
         return r;
     do
-        r = green_futex_wait(word, val, bitset, !(op & FUTEX_PRIVATE_FLAG), deadline);
+        r = green_futex_wait(word, val, bitset,
+                             (op & FUTEX_PRIVATE_FLAG ? 0 : GREEN_FUTEX_SHARED) |
+                                 (unseen ? GREEN_FUTEX_POLL : 0),
+                             deadline);
     while (r == -EINTR && !ts && green_intr_restart()); /* the kernel restarts it too */
     return r;
 }
@@ -110,8 +120,8 @@ static long futex_requeue(uint32_t *word, int op, int n, long nmove, uint32_t *w
     return moved + (r > 0 ? r : 0);
 }
 
-long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
-                   uint32_t val3)
+static long futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
+                  uint32_t val3, int unseen)
 {
     int cmd = op & FUTEX_CMD_MASK;
     const struct timespec *ts = (const struct timespec *)arg4;
@@ -119,7 +129,8 @@ long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *wo
     case FUTEX_WAIT:
     case FUTEX_WAIT_BITSET:
         if (preload_should_wait())
-            return futex_wait(word, op, val, ts, cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3);
+            return futex_wait(word, op, val, ts, cmd == FUTEX_WAIT ? FUTEX_BITSET_MATCH_ANY : val3,
+                              unseen);
         break;
     case FUTEX_WAKE:
     case FUTEX_WAKE_BITSET:
@@ -129,6 +140,18 @@ long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *wo
         return futex_requeue(word, op, (int)val, arg4, word2, val3);
     }
     return preload_raw_syscall(SYS_futex, (long)word, op, val, arg4, (long)word2, val3);
+}
+
+long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
+                   uint32_t val3)
+{
+    return futex(word, op, val, arg4, word2, val3, 0);
+}
+
+long preload_futex_unseen(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
+                          uint32_t val3)
+{
+    return futex(word, op, val, arg4, word2, val3, 1);
 }
 
 /* ---- the other blocking numbers ------------------------------------------ */
@@ -193,6 +216,7 @@ static long sys_waitid(idtype_t type, id_t id, siginfo_t *info, int opt, struct 
 
 /* The named call behind a blocking number; NONE: the kernel's. */
 #define NONE LONG_MIN
+static long route_fd(long nr, const long *a);
 static long route(long nr, const long *a)
 {
     switch (nr) {
@@ -232,7 +256,67 @@ static long route(long nr, const long *a)
     case SYS_sched_yield: return libc_ret(sched_yield());
     case SYS_pause: return libc_ret(pause());
     }
+    return route_fd(nr, a);
+}
+
+/* The calls that make, close or describe fds go to their interposers
+ * too, which keep libgreen's record of each fd right (a number closed or
+ * reused where libgreen did not see it would keep a stale one). */
+static long route_fd(long nr, const long *a)
+{
+    switch (nr) {
+    case SYS_close: return libc_ret(close(I(a[0])));
+    case SYS_close_range: return libc_ret(close_range((unsigned)a[0], (unsigned)a[1], I(a[2])));
+    case SYS_dup: return libc_ret(dup(I(a[0])));
+    case SYS_dup2: return libc_ret(dup2(I(a[0]), I(a[1])));
+    case SYS_dup3: return libc_ret(dup3(I(a[0]), I(a[1]), I(a[2])));
+    case SYS_fcntl: return libc_ret(fcntl(I(a[0]), I(a[1]), a[2]));
+    case SYS_ioctl: return libc_ret(ioctl(I(a[0]), (unsigned long)a[1], a[2]));
+    case SYS_open: return libc_ret(open(P(a[0]), I(a[1]), (mode_t)a[2]));
+    case SYS_openat: return libc_ret(openat(I(a[0]), P(a[1]), I(a[2]), (mode_t)a[3]));
+    case SYS_creat: return libc_ret(creat(P(a[0]), (mode_t)a[1]));
+    case SYS_socket: return libc_ret(socket(I(a[0]), I(a[1]), I(a[2])));
+    case SYS_socketpair: return libc_ret(socketpair(I(a[0]), I(a[1]), I(a[2]), P(a[3])));
+    case SYS_listen: return libc_ret(listen(I(a[0]), I(a[1])));
+    case SYS_shutdown: return libc_ret(shutdown(I(a[0]), I(a[1])));
+    case SYS_setsockopt:
+        return libc_ret(setsockopt(I(a[0]), I(a[1]), I(a[2]), P(a[3]), (socklen_t)a[4]));
+    case SYS_getsockopt: return libc_ret(getsockopt(I(a[0]), I(a[1]), I(a[2]), P(a[3]), P(a[4])));
+    case SYS_pipe: return libc_ret(pipe(P(a[0])));
+    case SYS_pipe2: return libc_ret(pipe2(P(a[0]), I(a[1])));
+    case SYS_epoll_create: return libc_ret(epoll_create(I(a[0])));
+    case SYS_epoll_create1: return libc_ret(epoll_create1(I(a[0])));
+    case SYS_eventfd: return libc_ret(eventfd((unsigned)a[0], 0));
+    case SYS_eventfd2: return libc_ret(eventfd((unsigned)a[0], I(a[1])));
+    case SYS_timerfd_create: return libc_ret(timerfd_create(I(a[0]), I(a[1])));
+    case SYS_signalfd: return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), 0)) : NONE;
+    case SYS_signalfd4: return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), I(a[3]))) : NONE;
+    case SYS_inotify_init: return libc_ret(inotify_init());
+    case SYS_inotify_init1: return libc_ret(inotify_init1(I(a[0])));
+    }
     return NONE;
+}
+
+int preload_sys_blocks(long nr)
+{
+    switch (nr) {
+    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64:
+    case SYS_pwrite64: case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
+    case SYS_recvmmsg: case SYS_sendmmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
+    case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_epoll_wait:
+    case SYS_epoll_pwait: case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_wait4:
+    case SYS_waitid: case SYS_sched_yield: case SYS_pause: case SYS_futex:
+        return 1;
+    case SYS_gettid: case SYS_tgkill: case SYS_tkill: case SYS_close: case SYS_close_range:
+    case SYS_dup: case SYS_dup2: case SYS_dup3: case SYS_fcntl: case SYS_ioctl: case SYS_open:
+    case SYS_openat: case SYS_creat: case SYS_socket: case SYS_socketpair: case SYS_listen:
+    case SYS_shutdown: case SYS_setsockopt: case SYS_getsockopt: case SYS_pipe: case SYS_pipe2:
+    case SYS_epoll_create: case SYS_epoll_create1: case SYS_eventfd: case SYS_eventfd2:
+    case SYS_timerfd_create: case SYS_signalfd: case SYS_signalfd4: case SYS_inotify_init:
+    case SYS_inotify_init1:
+        return -1;
+    }
+    return 0;
 }
 
 long preload_sys(long nr, const long *a)
@@ -244,6 +328,14 @@ long preload_sys(long nr, const long *a)
         r = route(nr, a);
     if (r == NONE)
         r = preload_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    return r;
+}
+
+long preload_sys_keep_errno(long nr, const long *a)
+{
+    int saved = errno; /* a system call leaves errno alone */
+    long r = preload_sys(nr, a);
+    errno = saved;
     return r;
 }
 
@@ -261,6 +353,6 @@ PRELOAD_EXPORT long syscall(long nr, ...)
     if (green_owns_pc(__builtin_return_address(0)))
         r = preload_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     else
-        r = preload_sys(nr, a);
+        r = preload_sys_keep_errno(nr, a);
     return preload_ret(r);
 }

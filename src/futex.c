@@ -13,9 +13,11 @@
  *  - another OS thread of the process calls green_futex_wake (the syscall
  *    interposer does): it cannot touch the queues, so it posts the wake to
  *    the scheduler (foreign.c), which runs it before anything else;
- *  - another process (a shared futex) wakes only kernel waiters: a green
- *    waiter on a shared futex re-reads its word every millisecond and
- *    returns 0 once it changed, which futex(2) allows (a spurious wake).
+ *  - another process (a shared futex) wakes only kernel waiters, and so
+ *    does a raw system call of another OS thread (glibc's internal locks,
+ *    whose waits the safety net makes green): such a green waiter
+ *    re-reads its word every millisecond and returns 0 once it changed,
+ *    which futex(2) allows (a spurious wake).
  * A wake from a green thread also makes the real FUTEX_WAKE for what it
  * did not wake green, for waiters on other OS threads or processes.
  */
@@ -147,20 +149,20 @@ GREEN_YIELDS static int park(const uint32_t *word, uint32_t bitset, int64_t dead
     return r;
 }
 
-int green_futex_wait(const uint32_t *word, uint32_t val, uint32_t bitset, int shared,
+int green_futex_wait(const uint32_t *word, uint32_t val, uint32_t bitset, int flags,
                      int64_t deadline)
 {
     if (!bitset)
         return -EINVAL;
     atomic_fetch_add(&parked, 1); /* before the check: see green_futex_wake */
-    int r = kernel_check(word, val, shared);
+    int r = kernel_check(word, val, flags & GREEN_FUTEX_SHARED);
     atomic_fetch_sub(&parked, 1);
     if (r != -ETIMEDOUT)
         return r;
     if (deadline != GREEN_NEVER && green_now() >= deadline)
         return -ETIMEDOUT;
     for (;;) {
-        r = park(word, bitset, deadline, shared);
+        r = park(word, bitset, deadline, flags != 0);
         if (r != -EBUSY)
             return r;
         if (__atomic_load_n(word, __ATOMIC_SEQ_CST) != val)

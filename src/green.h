@@ -393,15 +393,18 @@ GREEN_API void green_once_abandon(int *once);
  * wake from another OS thread is posted to the scheduler and returns 0
  * at once. Not covered: PI futexes, futex_waitv, FUTEX_WAKE_OP. */
 
+#define GREEN_FUTEX_SHARED 1 /* not FUTEX_PRIVATE_FLAG: other processes may wake */
+#define GREEN_FUTEX_POLL 2   /* may be woken where libgreen does not see it */
+
 /* Wait green while *word == val until a green_futex_wake with a bitset
  * meeting bitset, or deadline. The kernel checks word and val first.
- * shared: the futex may be woken from another process; the word is then
+ * With GREEN_FUTEX_SHARED or GREEN_FUTEX_POLL in flags the word is also
  * re-read every millisecond and a change ends the wait with 0 (a
  * spurious wake-up, which futex(2) allows). Returns 0 when woken,
  * -EAGAIN when *word != val, -ETIMEDOUT, -EINTR, -EINVAL (bitset 0 or
  * a misaligned word), -EFAULT. */
 GREEN_YIELDS GREEN_API int green_futex_wait(const uint32_t *word, uint32_t val, uint32_t bitset,
-                                            int shared, int64_t deadline);
+                                            int flags, int64_t deadline);
 /* Ready up to n green waiters of word whose bitset meets bitset. Returns
  * how many (0 from another OS thread, or -ENOMEM when it cannot post). */
 GREEN_API int green_futex_wake(const uint32_t *word, int n, uint32_t bitset);
