@@ -49,6 +49,9 @@
 #include <sys/uio.h>
 #include <ucontext.h>
 #include <unistd.h>
+#ifdef HAVE_VALGRIND_H
+#include <valgrind/valgrind.h>
+#endif
 
 #ifndef PR_SET_SYSCALL_USER_DISPATCH
 #define PR_SET_SYSCALL_USER_DISPATCH 59
@@ -244,6 +247,10 @@ int preload_sud_start(void)
     const char *env = getenv("GREEN_SYSCALL_NET");
     if (env && !strcmp(env, "0"))
         return 0;
+#ifdef HAVE_VALGRIND_H
+    if (RUNNING_ON_VALGRIND) /* it would pass the prctl to the kernel for itself */
+        return 0;
+#endif
     dl_iterate_phdr(find_text, NULL);
     if (!text_hi)
         return 0;
@@ -262,6 +269,10 @@ int preload_sud_start(void)
     }
     prog_sigsys.sa_handler = SIG_DFL;
     active = 1;
+    /* Inherited blocked (from a helper thread that spawned us, say). */
+    uint64_t sys = 1ull << (SIGSYS - 1);
+    preload_raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&sys, 0, 8, 0, 0);
+    green_signal_keep(SIGSYS);
     pthread_atfork(NULL, NULL, fork_child);
     preload_sud_sel = SEL_BLOCK;
     return 1;

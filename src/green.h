@@ -473,6 +473,11 @@ GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
  * raises sig for real). sig 0 does nothing. Returns 0 or -EINVAL. */
 GREEN_API int green_signal_direct(green_thread *t, int sig);
 
+/* Never block sig in the scheduler's real mask, whatever the green
+ * threads block (the safety net's SIGSYS: a trap while it is blocked
+ * kills the process). */
+GREEN_API void green_signal_keep(int sig);
+
 /* Wait green until a signal interrupts the caller (pause, sigsuspend);
  * with mask non-NULL, the caller's mask is *mask during the wait and
  * restored after. Returns -EINTR. */

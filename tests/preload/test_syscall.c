@@ -43,3 +43,50 @@ Test(syscall, rust_std_threads_same_as_native, .timeout = TIMEOUT)
         cr_skip_test("rust_threads was not built (no rustc found)");
     assert_same((const char *const[]){"rust_threads", "-t", NULL}, 1);
 }
+
+/* ---- the safety net: stdio's internal reads ------------------------------ */
+
+Test(net, fgets_from_a_pipe_lets_a_ticker_tick, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"stdio_wait", "fgets", "-t", NULL}, 1);
+}
+
+Test(net, getline_on_a_socket_lets_a_ticker_tick, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"stdio_wait", "getline", "-t", NULL}, 1);
+}
+
+Test(net, fread_from_a_pty_lets_a_ticker_tick, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"stdio_wait", "fread", "-t", NULL}, 1);
+}
+
+/* Two green threads writing lines to one FILE: no line torn, as natively. */
+Test(net, one_file_two_writers_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"stdio_wait", "locks", "-t", NULL}, 1);
+}
+
+/* fdopen + fgets + fprintf, a thread per connection, 1000 clients
+ * connected at once: natively 1000+ OS threads, under the shim one. */
+Test(net, fdopen_fgets_server_serves_1000_clients_on_one_os_thread, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"stdio_wait", "server", "1000", NULL}, 0);
+    struct run_result r;
+    run_must_finish(&r, 1, (const char *const[]){"stdio_wait", "server", "1000", "-t", NULL},
+                    NULL, RUN_LIMIT);
+    cr_expect(strstr(r.out, "server: 1000 clients, 0 failed\nThreads:\t1\n") != NULL,
+              "under the shim:\n%s%s", r.out, r.err);
+    run_free(&r);
+}
+
+/* With the net off (GREEN_SYSCALL_NET=0), stdio blocks the one OS
+ * thread as before: the reader waits for a writer that cannot run. */
+Test(net, off_means_stdio_blocks_the_process, .timeout = TIMEOUT)
+{
+    struct run_result r;
+    int rc = run_prog(&r, 1, (const char *const[]){"stdio_wait", "fgets", NULL},
+                      (const char *const[]){"GREEN_SYSCALL_NET=0", NULL}, 3);
+    cr_expect(rc < 0 && r.timed_out, "net off, yet it finished:\n%s%s", r.out, r.err);
+    run_free(&r);
+}

@@ -340,9 +340,9 @@ int main(int argc, char **argv)
     ticked_during("shared futex", shared);
     ticked_during("raw read", raw_read);
     ticked_during("raw sleeps", raw_sleeps);
-    if (argc > 1 && !strcmp(argv[1], "-t"))
-        print_threads();
     stop_ticker = 1;
     CHECK(pthread_join(tick, NULL));
+    if (argc > 1 && !strcmp(argv[1], "-t"))
+        print_threads();
     return 0;
 }

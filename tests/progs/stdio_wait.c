@@ -14,7 +14,8 @@
  * The ticker must keep ticking while the main thread waits in stdio:
  * natively it runs on its own OS thread, under libgreen only if the
  * wait is green. Every line printed is the same natively and under
- * libgreen; -t (last argument) also prints "Threads:". */
+ * libgreen; -t (last argument) also prints "Threads:" (with the server,
+ * natively, its threads may still be ending). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -278,6 +279,8 @@ int main(int argc, char **argv)
         server(argc > 2 ? atoi(argv[2]) : 100);
     else if (!strcmp(argv[1], "locks"))
         locks();
+    stop = 1;
+    CHECK(pthread_join(t, NULL));
     if (!strcmp(argv[argc - 1], "-t")) {
         FILE *f = fopen("/proc/self/status", "r");
         char line[256];
@@ -287,7 +290,5 @@ int main(int argc, char **argv)
         if (f)
             fclose(f);
     }
-    stop = 1;
-    CHECK(pthread_join(t, NULL));
     return 0;
 }
