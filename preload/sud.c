@@ -126,6 +126,13 @@ static int from_libgreen(const uintptr_t *sp)
     return 0;
 }
 
+static int futex_waits(int op)
+{
+    int cmd = op & FUTEX_CMD_MASK;
+    return cmd != FUTEX_WAKE && cmd != FUTEX_WAKE_BITSET && cmd != FUTEX_REQUEUE &&
+           cmd != FUTEX_CMP_REQUEUE;
+}
+
 /* ---- calls the handler cannot simply make -------------------------------- */
 
 /* rt_sigprocmask on the mask the handler's return restores. */
@@ -213,10 +220,16 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
     } else if (nr == SYS_rt_sigprocmask) {
         g[REG_RAX] = sigprocmask_on(uc, (int)g[REG_RDI], (const uint64_t *)g[REG_RSI],
                                     (uint64_t *)g[REG_RDX], (size_t)g[REG_R10]);
-    } else if (preload_sys_blocks(nr) && green_worth_waiting() &&
+    } else if (nr == SYS_futex && !futex_waits((int)g[REG_RSI]) && green_can_block()) {
+        green_net_count(0); /* a wake or requeue: never waits, done here */
+        g[REG_RAX] = preload_futex((uint32_t *)g[REG_RDI], (int)g[REG_RSI], (uint32_t)g[REG_RDX],
+                                   g[REG_R10], (uint32_t *)g[REG_R8], (uint32_t)g[REG_R9]);
+    } else if (preload_sys_blocks(nr) > 0 && green_worth_waiting() &&
                !from_libgreen((const uintptr_t *)g[REG_RSP])) {
+        green_net_count(1);
         green_divert(ctx, diverted, NULL);
     } else {
+        green_net_count(0);
         long a[6] = {g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]};
         g[REG_RAX] = preload_sys_blocks(nr) < 0 && green_can_block()
                          ? preload_sys(nr, a)
@@ -242,18 +255,27 @@ static void fork_child(void)
         active = 0; /* cannot happen: the parent had it */
 }
 
-int preload_sud_start(void)
+/* Why the net is off, or NULL when it can go on. */
+static const char *refused(void)
 {
     const char *env = getenv("GREEN_SYSCALL_NET");
     if (env && !strcmp(env, "0"))
-        return 0;
+        return "GREEN_SYSCALL_NET=0";
 #ifdef HAVE_VALGRIND_H
     if (RUNNING_ON_VALGRIND) /* it would pass the prctl to the kernel for itself */
-        return 0;
+        return "under valgrind";
 #endif
     dl_iterate_phdr(find_text, NULL);
-    if (!text_hi)
+    return text_hi ? NULL : "libgreen's code not found";
+}
+
+int preload_sud_start(void)
+{
+    const char *why = refused();
+    if (why) {
+        green_net_state(0, why);
         return 0;
+    }
     /* SA_NODEFER: SIGSYS must never be blocked, not even in the handler
      * (an execve made from it would pass the mask on). */
     struct ksigaction ka = {.handler = on_sigsys,
@@ -265,6 +287,7 @@ int preload_sud_start(void)
     real_gate();
     if (!arm()) {
         preload_raw_syscall(SYS_rt_sigaction, SIGSYS, (long)&old, 0, 8, 0, 0);
+        green_net_state(0, "no Syscall User Dispatch in this kernel (Linux 5.11 or later)");
         return 0;
     }
     prog_sigsys.sa_handler = SIG_DFL;
@@ -274,6 +297,7 @@ int preload_sud_start(void)
     preload_raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&sys, 0, 8, 0, 0);
     green_signal_keep(SIGSYS);
     pthread_atfork(NULL, NULL, fork_child);
+    green_net_state(1, NULL);
     preload_sud_sel = SEL_BLOCK;
     return 1;
 }

@@ -211,6 +211,11 @@ void green_stats_print(int fd)
     out(fd, "libgreen:   deepest stack  %zu KiB used (of %zu KiB)\n", s->deepest / 1024,
         green__s.cfg.stack_size / 1024);
     out(fd, "libgreen:   offloaded      %llu calls\n", (unsigned long long)s->offloaded);
+    if (s->net_on)
+        out(fd, "libgreen:   syscall net    on: %llu calls caught, %llu waited green\n",
+            s->net_caught, s->net_waited);
+    else
+        out(fd, "libgreen:   syscall net    off: %s\n", s->net_why ? s->net_why : "not started");
     out(fd, "libgreen:   %-22s %12s %14s\n", "suspended on", "count", "time blocked");
     for (int k = 0; k < W_KINDS; k++)
         if (s->suspended[k])
@@ -221,6 +226,18 @@ void green_stats_print(int fd)
     for (size_t i = 0; i < s->ncalls; i++)
         out(fd, "libgreen:     %-20s %12llu %12.3f s\n", s->calls[i].name,
             (unsigned long long)s->calls[i].count, (double)s->calls[i].blocked_ns / 1e9);
+}
+
+void green_net_state(int on, const char *why)
+{
+    green__stats.net_on = on;
+    green__stats.net_why = why;
+}
+
+void green_net_count(int waited)
+{
+    green__stats.net_caught++;
+    green__stats.net_waited += waited != 0;
 }
 
 /* Count a suspension under the interposed call that made it. */

@@ -412,6 +412,13 @@ GREEN_API int green_futex_wake(const uint32_t *word, int n, uint32_t bitset);
  * on word2. Returns how many were woken or moved. */
 GREEN_API int green_futex_requeue(const uint32_t *word, int n, const uint32_t *word2, int nmove);
 
+/* For the statistics: whether the safety net for unseen system calls is
+ * on, or off and why (a string that lives as long as the process). */
+GREEN_API void green_net_state(int on, const char *why);
+/* Count one system call the net caught; waited != 0 when it was made to
+ * wait green. Scheduler's OS thread only. */
+GREEN_API void green_net_count(int waited);
+
 /* True when pc lies in libgreen's own code. */
 GREEN_API int green_owns_pc(const void *pc);
 

@@ -170,6 +170,9 @@ struct green_stats {
     size_t deepest;              /* most stack used by an exited thread */
     unsigned long long suspended[W_KINDS];
     int64_t blocked_ns[W_KINDS];
+    unsigned long long net_caught, net_waited; /* the safety net (green_net_count) */
+    int net_on;
+    const char *net_why;
     struct green_call_stats calls[48];
     size_t ncalls;
 };

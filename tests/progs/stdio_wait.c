@@ -219,7 +219,10 @@ static void server(int n)
     free(c);
 }
 
-/* ---- one FILE, two writers --------------------------------------------------- */
+/* ---- one FILE, two writers ------------------------------------------------- *
+ * Both write 100-byte lines through one FILE into a pipe that a slow
+ * reader drains, so writes block with the FILE's lock held: natively the
+ * other writer then waits for the lock, and no line is ever torn. */
 
 static FILE *shared;
 
@@ -230,34 +233,45 @@ static void *line_writer(void *arg)
     memset(line, c, 99);
     line[99] = '\n';
     line[100] = 0;
-    for (int i = 0; i < 1000; i++) {
+    for (int i = 0; i < 1000; i++)
         fputs(line, shared);
-        if (i % 50 == 0)
-            sched_yield();
+    return NULL;
+}
+
+static void *slow_reader(void *arg)
+{
+    FILE *in = arg;
+    char line[256];
+    int whole = 0, torn = 0, n = 0;
+    struct timespec ts = {0, 1000 * 1000};
+    while (fgets(line, sizeof line, in)) {
+        size_t len = strlen(line);
+        if (len == 100 && strspn(line, line[0] == 'a' ? "a" : "b") == 99)
+            whole++;
+        else
+            torn++;
+        if (++n % 10 == 0)
+            nanosleep(&ts, NULL);
     }
+    printf("one FILE, two writers: %d whole lines, %d torn\n", whole, torn);
     return NULL;
 }
 
 static void locks(void)
 {
-    shared = tmpfile();
-    pthread_t a, b;
+    int p[2];
+    if (pipe(p) < 0)
+        exit(1);
+    shared = fdopen(p[1], "w");
+    setvbuf(shared, NULL, _IOFBF, 150); /* a write every line and a half */
+    pthread_t a, b, r;
+    CHECK(pthread_create(&r, NULL, slow_reader, fdopen(p[0], "r")));
     CHECK(pthread_create(&a, NULL, line_writer, (void *)'a'));
     CHECK(pthread_create(&b, NULL, line_writer, (void *)'b'));
     CHECK(pthread_join(a, NULL));
     CHECK(pthread_join(b, NULL));
-    rewind(shared);
-    char line[256];
-    int whole = 0, torn = 0;
-    while (fgets(line, sizeof line, shared)) {
-        size_t n = strlen(line);
-        if (n == 100 && strspn(line, line[0] == 'a' ? "a" : "b") == 99)
-            whole++;
-        else
-            torn++;
-    }
-    printf("one FILE, two writers: %d whole lines, %d torn\n", whole, torn);
     fclose(shared);
+    CHECK(pthread_join(r, NULL));
 }
 
 int main(int argc, char **argv)
