@@ -24,7 +24,10 @@
 _Static_assert(sizeof(pthread_t) >= sizeof(green_thread *),
                "a green_thread * must fit a pthread_t");
 
-/* main's, and any OS thread's that is not green. */
+/* main's, a plain global: each green thread has its own TLS, so a
+ * __thread record would be the caller's copy, not main's. */
+static struct pthr main_pthr = {.cancel_type = PTHREAD_CANCEL_DEFERRED};
+/* any OS thread's that is not green */
 static __thread struct pthr os_pthr = {.cancel_type = PTHREAD_CANCEL_DEFERRED};
 
 pthread_t pthr_to_ptid(green_thread *g)
@@ -39,7 +42,7 @@ green_thread *pthr_from_ptid(pthread_t t)
 
 struct pthr *pthr_of(green_thread *g)
 {
-    return g == preload_main_green ? &os_pthr : *green_thread_userdata(g);
+    return g == preload_main_green ? &main_pthr : *green_thread_userdata(g);
 }
 
 /* A green thread spawned through the core API has no record until it
@@ -47,8 +50,10 @@ struct pthr *pthr_of(green_thread *g)
 struct pthr *pthr_self(void)
 {
     green_thread *g = green_self();
-    if (!g || g == preload_main_green)
+    if (!g)
         return &os_pthr;
+    if (g == preload_main_green)
+        return &main_pthr;
     void **ud = green_thread_userdata(g);
     if (__builtin_expect(!*ud, 0))
         *ud = calloc(1, sizeof(struct pthr));
@@ -146,6 +151,7 @@ void pthr_exit(void *retval)
     p->retval = retval;
     if (p->cleanup)
         pthr_unwind(p); /* runs the handlers, then comes back through here */
+    green_tls_dtors(); /* thread_local objects before keys, as glibc */
     pthr_run_destructors(p);
     pthr_free_keys(p);
     if (g != preload_main_green) {

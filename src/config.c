@@ -141,5 +141,13 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
             return BAD("GREEN_QUIET=%.40s: expected 0 or 1", s);
         cfg->quiet = *s == '1';
     }
+    if ((s = var("GREEN_TLS"))) {
+        if (!strcmp(s, "own"))
+            cfg->tls = GREEN_TLS_OWN;
+        else if (!strcmp(s, "shared"))
+            cfg->tls = GREEN_TLS_SHARED;
+        else if (strcmp(s, "auto"))
+            return BAD("GREEN_TLS=%.40s: expected auto, own or shared", s);
+    }
     return 0;
 }

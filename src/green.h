@@ -50,12 +50,19 @@ struct green_config {
     unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
+    int tls;            /* enum green_tls_mode */
 };
+
+/* Thread-local storage: each green thread's own (its thread pointer is
+ * switched with it), or the OS thread's shared by all (no cost per
+ * switch). AUTO: own when a loaded module other than glibc's and
+ * libgreen's has TLS. */
+enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
 
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1). Strings point into the environment. Returns 0, or -EINVAL after
+ * 1), GREEN_TLS (auto, own or shared). Strings point into the environment. Returns 0, or -EINVAL after
  * writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
@@ -126,6 +133,11 @@ GREEN_YIELDS GREEN_API int green_join(green_thread *t, void **retval, int64_t de
 /* Let t's resources go when it exits. Returns 0 or -EINVAL when already
  * detached or joined. */
 GREEN_API int green_detach(green_thread *t);
+
+/* Run the calling thread's thread_local destructors (C++, and
+ * __cxa_thread_atexit_impl's), as a native thread does first when it
+ * ends; green_exit runs those left. Not on main: exit runs them there. */
+GREEN_API void green_tls_dtors(void);
 
 /* End the calling green thread with retval. When it is the last one, the
  * process exits with status 0 (as when the last pthread exits). */

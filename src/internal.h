@@ -2,6 +2,7 @@
 #ifndef GREEN_INTERNAL_H
 #define GREEN_INTERNAL_H
 
+#include <errno.h>
 #include <ev.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -67,6 +68,12 @@ struct green_thread {
     uint64_t sigmask, sigdirected;
     bool intr_restart;
     unsigned long block_seq; /* green__sigseq when it last blocked */
+    /* tls.c: its thread pointer (NULL with shared TLS), whether the
+     * block served an earlier thread, errno kept across a switch when
+     * TLS is shared. */
+    char *tp;
+    bool tls_reused;
+    int errno_saved;
 };
 
 /* Work posted to the scheduler by another OS thread (foreign.c). Embed it
@@ -80,6 +87,7 @@ struct green_foreign {
 struct green_sched {
     struct ev_loop *loop;
     green_thread *main;
+    green_thread *running;    /* green__current, for other OS threads */
     struct { green_thread *head, *tail; unsigned long len; } runq;
     green_thread *all;        /* live threads, newest first */
     unsigned long next_id;
@@ -100,6 +108,31 @@ extern __thread green_thread *green__current __attribute__((tls_model("initial-e
 /* True while the core itself runs libc code that may land on interposers
  * (the libev loop, creating helper threads): they must pass through. */
 extern __thread bool green__in_core __attribute__((tls_model("initial-exec")));
+
+/* tls.c: per-thread TLS (on), or one shared by all green threads. */
+struct green_tls {
+    bool on;
+    bool fsgsbase; /* wrfsbase, not arch_prctl */
+};
+extern struct green_tls green__tls;
+int green__tls_setup(green_thread *main_thread);
+int green__tls_alloc(green_thread *t);
+void green__tls_free(green_thread *t);
+void green__tls_started(green_thread *t);
+void green__tls_set(char *tp);
+
+/* At the switch: move to next's TLS, where green__current is next for
+ * good. Shared TLS: keep self's errno, and say who runs. */
+static inline void green__tls_switch(green_thread *self, green_thread *next)
+{
+    green__s.running = next;
+    if (green__tls.on) {
+        green__tls_set(next->tp);
+        return;
+    }
+    self->errno_saved = errno;
+    green__current = next;
+}
 
 /* sched.c */
 void green__ready(green_thread *t);

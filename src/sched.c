@@ -24,9 +24,6 @@ __thread green_thread *green__current __attribute__((tls_model("initial-exec")))
 __thread bool green__in_core __attribute__((tls_model("initial-exec")));
 
 static green_thread main_thread;
-/* errno's address on the scheduler's OS thread, fixed for its life:
- * saves two calls to __errno_location per switch. */
-static int *errno_at;
 
 int green_init(const struct green_config *cfg)
 {
@@ -36,6 +33,8 @@ int green_init(const struct green_config *cfg)
     if (c.stack_size && c.stack_size < GREEN_STACK_MIN)
         return -EINVAL;
     if (c.deadlock != GREEN_DEADLOCK_ABORT && c.deadlock != GREEN_DEADLOCK_HANG)
+        return -EINVAL;
+    if (c.tls < GREEN_TLS_AUTO || c.tls > GREEN_TLS_SHARED)
         return -EINVAL;
     int r = green__stack_setup();
     if (r < 0)
@@ -51,7 +50,6 @@ int green_init(const struct green_config *cfg)
     green__foreign_init();
     green__in_core = false;
     green__s.cfg = c;
-    errno_at = &errno;
     if (!green__s.cfg.stack_size)
         green__s.cfg.stack_size = green__stack_default();
 
@@ -61,9 +59,10 @@ int green_init(const struct green_config *cfg)
     green_thread_set_name(t, "main");
     green__timer_init(t);
     green__s.main = t;
+    green__tls_setup(t);
     green__s.all = t;
     green__s.live = 1;
-    green__current = t;
+    green__current = green__s.running = t;
     green__signal_init();
     green__s.diag = c.stats || c.trace_path;
     green__stats.peak = 1;
@@ -117,8 +116,10 @@ static green_thread *runq_pop(void)
     return t;
 }
 
+/* The loop runs on the stopping thread, in its TLS: keep its errno. */
 static void poll_loop(int flags)
 {
+    int saved_errno = errno;
     green__in_core = true;
     green__fd_prepare();
     green__s.in_loop = true;
@@ -127,6 +128,7 @@ static void poll_loop(int flags)
     ev_run(green__s.loop, flags);
     green__s.in_loop = false;
     green__in_core = false;
+    errno = saved_errno;
 }
 
 /* Nothing is ready: wait for an event. When no blocked thread can be
@@ -134,9 +136,11 @@ static void poll_loop(int flags)
  * none, this is a deadlock. */
 static void wait_for_events(void)
 {
+    int saved_errno = errno;
     green__s.polls_skipped = 0;
     if (green__s.outside) {
         poll_loop(EVRUN_ONCE);
+        errno = saved_errno;
         return;
     }
     green__in_core = true;
@@ -148,6 +152,7 @@ static void wait_for_events(void)
     green__fd_prepare();
     green__foreign_wait();
     green__in_core = false;
+    errno = saved_errno;
 }
 
 /* The next thread to run; runs the loop until there is one. */
@@ -177,6 +182,8 @@ static void resumed(transfer_t from)
     prev->ctx = from.fctx;
     if (prev->state == T_EXITED)
         green__thread_reap(prev);
+    if (!green__tls.on)
+        errno = green__current->errno_saved;
 }
 
 void green__thread_started(transfer_t from)
@@ -187,19 +194,15 @@ void green__thread_started(transfer_t from)
 void green__schedule(void)
 {
     green_thread *self = green__current;
-    /* errno is per OS thread: keep ours on our own stack across the
-     * switch, and before the loop runs, since libev may change it. */
-    int saved_errno = *errno_at;
     green_thread *next = next_ready();
     if (next != self) {
         green__stats.switches++;
-        green__current = next;
         next->state = T_RUNNING;
+        green__tls_switch(self, next);
         resumed(jump_fcontext(next->ctx, self));
     } else {
         self->state = T_RUNNING;
     }
-    *errno_at = saved_errno;
 }
 
 void green_yield(void)

@@ -30,7 +30,7 @@ static void trampoline(transfer_t from)
 {
     green__thread_started(from);
     green_thread *self = green__current;
-    errno = 0; /* a new thread starts with errno 0, as natively */
+    green__tls_started(self);
     green_exit(self->fn(self->arg));
 }
 
@@ -54,6 +54,8 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     if (!t)
         return -EAGAIN;
     int r = attach_stack(t, attr);
+    if (r == 0 && (r = green__tls_alloc(t)) < 0 && t->stack.owned)
+        green__stack_free(&t->stack);
     if (r < 0) {
         free(t);
         return r;
@@ -85,6 +87,7 @@ void green__thread_reap(green_thread *t)
     if (t->stack.owned)
         green__stack_free(&t->stack);
     t->stack.owned = false;
+    green__tls_free(t);
     if (t->detached && t != green__s.main)
         free(t);
 }
@@ -92,6 +95,7 @@ void green__thread_reap(green_thread *t)
 void green_exit(void *retval)
 {
     green_thread *self = green__current;
+    green_tls_dtors();
     self->retval = retval;
     self->state = T_EXITED;
     all_unlink(self);

@@ -21,7 +21,6 @@
 
 static unsigned limit_ms;
 static pid_t sched_tid;
-static green_thread **current_slot; /* the scheduler thread's green__current */
 static _Atomic(void *) sampled_pc;
 static _Atomic int sampled;
 
@@ -53,7 +52,7 @@ static void *sample(void)
 
 static void report(int64_t held_ns)
 {
-    green_thread *t = __atomic_load_n(current_slot, __ATOMIC_RELAXED);
+    green_thread *t = __atomic_load_n(&green__s.running, __ATOMIC_RELAXED);
     void *pc = sample();
     char where[192] = "", name[24] = "";
     if (pc)
@@ -92,7 +91,6 @@ int green__watchdog_start(unsigned ms)
 {
     limit_ms = ms;
     sched_tid = (pid_t)syscall(SYS_gettid);
-    current_slot = &green__current;
     struct sigaction sa = {.sa_sigaction = note_pc, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&sa.sa_mask);
     if (sigaction(GREEN_WATCHDOG_SIGNAL, &sa, NULL) < 0)

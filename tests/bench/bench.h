@@ -77,4 +77,21 @@ static inline void bench_die(const char *what, int neg_errno)
     exit(1);
 }
 
+#ifdef GREEN_H
+/* green_init with the GREEN_* variables (GREEN_TLS=own measures the
+ * switched thread pointer in a program whose only TLS is libgreen's). */
+static inline void bench_green_init(void)
+{
+    struct green_config c;
+    char err[256];
+    int r = green_config_from_env(&c, err, sizeof err);
+    if (r < 0) {
+        fprintf(stderr, "%s\n", err);
+        exit(2);
+    }
+    if ((r = green_init(&c)) < 0)
+        bench_die("green_init", r);
+}
+#endif
+
 #endif

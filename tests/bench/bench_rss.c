@@ -12,8 +12,8 @@
  * Memory figures are not noisy the way timings are, so one round is made.
  *
  * Usage: bench_rss [THREADS=100000] */
-#include "bench.h"
 #include "green.h"
+#include "bench.h"
 
 struct mem {
     long rss_kib, pte_kib, vmas;
@@ -139,10 +139,8 @@ static void report(long n, struct mem before, struct mem held, struct mem after,
 int main(int argc, char **argv)
 {
     long n = bench_arg(argc, argv, 1, 100000);
-    int r;
 
-    if ((r = green_init(NULL)) < 0)
-        bench_die("green_init", r);
+    bench_green_init();
     green_sem_init(&park, 0);
     /* Touch the handle array now, so that it counts before, not per thread. */
     green_thread **t = malloc((size_t)n * sizeof *t);

@@ -9,8 +9,8 @@
  * beside it.
  *
  * Usage: bench_spawn [GREEN_N=100000] [NATIVE_N=5000] [REPS=5] */
-#include "bench.h"
 #include "green.h"
+#include "bench.h"
 
 #include <pthread.h>
 
@@ -68,12 +68,10 @@ int main(int argc, char **argv)
     long nn = bench_arg(argc, argv, 2, 5000);
     int reps = (int)bench_arg(argc, argv, 3, 5);
     double green[MAX_REPS], native[MAX_REPS];
-    int r;
 
     if (reps > MAX_REPS)
         reps = MAX_REPS;
-    if ((r = green_init(NULL)) < 0)
-        bench_die("green_init", r);
+    bench_green_init();
     /* Warm up both: the green stack pool and glibc's stack cache. */
     green_spawn_join_ns(gn / 16 + 1);
     native_spawn_join_ns(nn / 16 + 1);

@@ -13,9 +13,9 @@
  * repetitions is the figure, and the median is printed beside it.
  *
  * Usage: bench_switch [ROUND_TRIPS=1000000] [REPS=7] */
-#include "bench.h"
 #include "fcontext.h"
 #include "green.h"
+#include "bench.h"
 
 #include <sys/mman.h>
 
@@ -118,12 +118,10 @@ int main(int argc, char **argv)
     long n = bench_arg(argc, argv, 1, 1000000);
     int reps = (int)bench_arg(argc, argv, 2, 7);
     double green[MAX_REPS], raw[MAX_REPS];
-    int r;
 
     if (reps > MAX_REPS)
         reps = MAX_REPS;
-    if ((r = green_init(NULL)) < 0)
-        bench_die("green_init", r);
+    bench_green_init();
     char *ping_stack = raw_stack(), *pong_stack = raw_stack();
 
     raw_round_trip_ns(ping_stack, pong_stack, n / 16 + 1); /* warm up */

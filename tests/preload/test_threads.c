@@ -56,6 +56,20 @@ Test(threads, cxx_std_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT
     assert_same((const char *const[]){"threads_cxx", "-t", NULL}, 1);
 }
 
+/* Each thread's own __thread, _Thread_local, errno and library TLS (one
+ * library linked, one dlopen'ed once the threads exist), the stack
+ * pthread_getattr_np names, a deep recursion. */
+Test(threads, tls_per_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"tls_threads", "-t", NULL}, 1);
+}
+
+/* thread_local constructors and destructors, in order, before keys'. */
+Test(threads, cxx_thread_local_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"tls_cxx", NULL}, 0);
+}
+
 /* ---- Python (Debian's python3; scripts/setup installs it) ---------------- */
 
 static int have_python(void)

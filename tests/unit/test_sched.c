@@ -560,3 +560,64 @@ Test(sched, sequential_spawn_and_join_reuses_resources, .timeout = 60)
         lg.n = 0;
     }
 }
+
+/* ---- thread-local storage --------------------------------------------------- */
+
+static __thread int tls_value = 7; /* from the TLS image */
+static int tls_seen[3];
+
+static void *keep_tls(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    int ok = tls_value == 7;
+    tls_value = id * 10;
+    for (int i = 0; i < 3; i++) {
+        green_yield();
+        ok &= tls_value == id * 10 && green_self() != NULL;
+    }
+    tls_seen[id] = ok;
+    return NULL;
+}
+
+Test(sched, each_green_thread_has_its_own_tls, .timeout = 20)
+{
+    struct green_config cfg = {.tls = GREEN_TLS_OWN};
+    cr_assert_eq(green_init(&cfg), 0);
+    tls_value = 1;
+    green_thread *a = spawn_ok(keep_tls, (void *)1), *b = spawn_ok(keep_tls, (void *)2);
+    cr_assert_eq(green_join(a, NULL, GREEN_NEVER), 0);
+    cr_assert_eq(green_join(b, NULL, GREEN_NEVER), 0);
+    cr_expect(tls_seen[1] && tls_seen[2], "each thread starts from the image and keeps its own");
+    cr_expect_eq(tls_value, 1, "main keeps its own");
+}
+
+Test(sched, shared_tls_on_request_is_one_copy_for_all, .timeout = 20)
+{
+    struct green_config cfg = {.tls = GREEN_TLS_SHARED};
+    cr_assert_eq(green_init(&cfg), 0);
+    tls_value = 3;
+    green_thread *a = spawn_ok(keep_tls, (void *)1);
+    green_yield();
+    cr_expect_eq(tls_value, 10, "one copy: main sees what thread 1 wrote");
+    cr_assert_eq(green_join(a, NULL, GREEN_NEVER), 0);
+    cr_expect_not(tls_seen[1], "thread 1 did not start from the image");
+}
+
+Test(config, tls_accepts_auto_own_and_shared_only, .timeout = 20)
+{
+    struct green_config cfg;
+    char err[256];
+    setenv("GREEN_TLS", "shared", 1);
+    cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(cfg.tls, GREEN_TLS_SHARED);
+    setenv("GREEN_TLS", "own", 1);
+    cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(cfg.tls, GREEN_TLS_OWN);
+    setenv("GREEN_TLS", "auto", 1);
+    cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(cfg.tls, GREEN_TLS_AUTO);
+    setenv("GREEN_TLS", "mine", 1);
+    cr_assert_eq(green_config_from_env(&cfg, err, sizeof err), -EINVAL);
+    cr_expect(strstr(err, "GREEN_TLS"), "message names the variable: %s", err);
+    unsetenv("GREEN_TLS");
+}
