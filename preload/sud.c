@@ -67,7 +67,7 @@
 #define SEL_ALLOW 0
 #define SEL_BLOCK 1
 
-__thread unsigned char preload_sud_sel __attribute__((tls_model("initial-exec")));
+unsigned char preload_sud_sel;
 /* Where a clone, fork or vfork resumes after the gadget's system call. */
 __thread uintptr_t preload_sud_resume __attribute__((tls_model("initial-exec")));
 

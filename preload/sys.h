@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include "green.h"
+
 /* The system call nr, made here (inside libgreen's code, which the
  * safety net always lets through). Returns the kernel's result: >= 0 or
  * -errno. */
@@ -38,22 +40,34 @@ int preload_sud_sigaction(const struct sigaction *act, struct sigaction *old);
 
 /* ---- the safety net (sud.c) ------------------------------------------------ */
 
-/* The Syscall User Dispatch selector of this OS thread: 0 lets system
- * calls through, 1 makes those outside libgreen's code trap (SIGSYS).
- * Stays 0 on every OS thread but the scheduler's with the net on. */
-extern __thread unsigned char preload_sud_sel __attribute__((tls_model("initial-exec")));
+/* The Syscall User Dispatch selector: 0 lets system calls through, 1
+ * makes those outside libgreen's code trap (SIGSYS). Only the
+ * scheduler's OS thread turns the net on, so one byte serves (a
+ * thread-local one would move with each green thread's own TLS, away
+ * from the address the kernel was given). Other OS threads never write
+ * it. */
+extern unsigned char preload_sud_sel;
 
-static inline void preload_gate_close(unsigned char *was)
+/* Open the selector on the scheduler's OS thread; returns whether it did. */
+static inline unsigned char preload_gate_open(void)
+{
+    if (!__atomic_load_n(&preload_sud_sel, __ATOMIC_RELAXED) || !green_self())
+        return 0;
+    preload_sud_sel = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return 1;
+}
+
+static inline void preload_gate_close(unsigned char *opened)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    preload_sud_sel = *was;
+    if (*opened)
+        preload_sud_sel = 1;
 }
 
 /* Let system calls through until the end of the enclosing block. */
-#define PRELOAD_GATE_OPEN                                                              \
-    unsigned char gate_was_ __attribute__((cleanup(preload_gate_close))) = preload_sud_sel; \
-    preload_sud_sel = 0;                                                               \
-    __atomic_signal_fence(__ATOMIC_SEQ_CST)
+#define PRELOAD_GATE_OPEN \
+    unsigned char gate_opened_ __attribute__((cleanup(preload_gate_close))) = preload_gate_open()
 
 /* Turn the net on for the calling OS thread (the scheduler's, at the end
  * of initialisation) unless GREEN_SYSCALL_NET=0 or the kernel lacks it.
