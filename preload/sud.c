@@ -67,7 +67,7 @@
 #define SEL_ALLOW 0
 #define SEL_BLOCK 1
 
-unsigned char preload_sud_sel;
+unsigned char *preload_sud_sel;
 /* Where a clone, fork or vfork resumes after the gadget's system call. */
 __thread uintptr_t preload_sud_resume __attribute__((tls_model("initial-exec")));
 
@@ -205,7 +205,7 @@ static void chain(int sig, siginfo_t *si, void *ctx)
 
 static void on_sigsys(int sig, siginfo_t *si, void *ctx)
 {
-    preload_sud_sel = SEL_ALLOW;
+    *preload_sud_sel = SEL_ALLOW;
     int saved = errno;
     ucontext_t *uc = ctx;
     greg_t *g = uc->uc_mcontext.gregs;
@@ -236,7 +236,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
                          : preload_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
     }
     errno = saved;
-    preload_sud_sel = SEL_BLOCK;
+    *preload_sud_sel = SEL_BLOCK;
 }
 
 /* ---- turning it on ---------------------------------------------------------- */
@@ -245,7 +245,7 @@ static int arm(void)
 {
     long r = preload_raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
                                  (long)text_lo, (long)(text_hi - text_lo),
-                                 (long)&preload_sud_sel, 0);
+                                 (long)green_net_selector(), 0);
     return r == 0;
 }
 
@@ -298,7 +298,8 @@ int preload_sud_start(void)
     green_signal_keep(SIGSYS);
     pthread_atfork(NULL, NULL, fork_child);
     green_net_state(1, NULL);
-    preload_sud_sel = SEL_BLOCK;
+    preload_sud_sel = green_net_selector();
+    *preload_sud_sel = SEL_BLOCK;
     return 1;
 }
 

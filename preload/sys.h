@@ -40,20 +40,21 @@ int preload_sud_sigaction(const struct sigaction *act, struct sigaction *old);
 
 /* ---- the safety net (sud.c) ------------------------------------------------ */
 
-/* The Syscall User Dispatch selector: 0 lets system calls through, 1
- * makes those outside libgreen's code trap (SIGSYS). Only the
- * scheduler's OS thread turns the net on, so one byte serves (a
- * thread-local one would move with each green thread's own TLS, away
- * from the address the kernel was given). Other OS threads never write
- * it. */
-extern unsigned char preload_sud_sel;
+/* The Syscall User Dispatch selector (green_net_selector, the core's):
+ * 0 lets system calls through, 1 makes those outside libgreen's code trap
+ * (SIGSYS). Only the scheduler's OS thread turns the net on, so one byte
+ * serves (a thread-local one would move with each green thread's own
+ * TLS, away from the address the kernel was given); other OS threads
+ * never write it. NULL until the net is on. */
+extern unsigned char *preload_sud_sel;
 
 /* Open the selector on the scheduler's OS thread; returns whether it did. */
 static inline unsigned char preload_gate_open(void)
 {
-    if (!__atomic_load_n(&preload_sud_sel, __ATOMIC_RELAXED) || !green_self())
+    unsigned char *sel = preload_sud_sel;
+    if (!sel || !*sel || !green_self())
         return 0;
-    preload_sud_sel = 0;
+    *sel = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     return 1;
 }
@@ -62,7 +63,7 @@ static inline void preload_gate_close(unsigned char *opened)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (*opened)
-        preload_sud_sel = 1;
+        *preload_sud_sel = 1;
 }
 
 /* Let system calls through until the end of the enclosing block. */

@@ -228,6 +228,13 @@ void green_stats_print(int fd)
             (unsigned long long)s->calls[i].count, (double)s->calls[i].blocked_ns / 1e9);
 }
 
+unsigned char green__net_sel;
+
+unsigned char *green_net_selector(void)
+{
+    return &green__net_sel;
+}
+
 void green_net_state(int on, const char *why)
 {
     green__stats.net_on = on;

@@ -424,6 +424,11 @@ GREEN_API int green_futex_wake(const uint32_t *word, int n, uint32_t bitset);
  * on word2. Returns how many were woken or moved. */
 GREEN_API int green_futex_requeue(const uint32_t *word, int n, const uint32_t *word2, int nmove);
 
+/* The safety net's Syscall User Dispatch selector byte (0: system calls
+ * pass, 1: those outside libgreen's code trap), for the scheduler's OS
+ * thread; the core lets its own calls through while its loop runs. */
+GREEN_API unsigned char *green_net_selector(void);
+
 /* For the statistics: whether the safety net for unseen system calls is
  * on, or off and why (a string that lives as long as the process). */
 GREEN_API void green_net_state(int on, const char *why);

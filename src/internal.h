@@ -134,6 +134,22 @@ static inline void green__tls_switch(green_thread *self, green_thread *next)
     green__current = next;
 }
 
+/* diag.c: the safety net's selector (green_net_selector); the loop lets
+ * its own system calls (libev's epoll_ctl, reading /proc) through. */
+extern unsigned char green__net_sel;
+static inline unsigned char green__net_open(void)
+{
+    unsigned char was = green__net_sel;
+    green__net_sel = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return was;
+}
+static inline void green__net_close(unsigned char was)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    green__net_sel = was;
+}
+
 /* sched.c */
 void green__ready(green_thread *t);
 GREEN_YIELDS void green__schedule(void);

@@ -120,6 +120,7 @@ static green_thread *runq_pop(void)
 static void poll_loop(int flags)
 {
     int saved_errno = errno;
+    unsigned char net = green__net_open();
     green__in_core = true;
     green__fd_prepare();
     green__s.in_loop = true;
@@ -128,6 +129,7 @@ static void poll_loop(int flags)
     ev_run(green__s.loop, flags);
     green__s.in_loop = false;
     green__in_core = false;
+    green__net_close(net);
     errno = saved_errno;
 }
 
@@ -143,6 +145,7 @@ static void wait_for_events(void)
         errno = saved_errno;
         return;
     }
+    unsigned char net = green__net_open();
     green__in_core = true;
     bool foreign = green__foreign_may_post();
     green__in_core = false;
@@ -152,6 +155,7 @@ static void wait_for_events(void)
     green__fd_prepare();
     green__foreign_wait();
     green__in_core = false;
+    green__net_close(net);
     errno = saved_errno;
 }
 
