@@ -59,10 +59,12 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
         prog[sig].sa_handler = SIG_DFL;
         prog[sig].sa_flags &= ~SA_SIGINFO;
     }
+    preload_in_handler++; /* the safety net never waits green in a handler */
     if (a.sa_flags & SA_SIGINFO)
         a.sa_sigaction(sig, si, uc);
     else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
         a.sa_handler(sig);
+    preload_in_handler--;
     int saved = errno;
     green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
     errno = saved;

@@ -68,6 +68,7 @@
 #define SEL_BLOCK 1
 
 unsigned char *preload_sud_sel;
+__thread int preload_in_handler __attribute__((tls_model("initial-exec")));
 /* Where a clone, fork or vfork resumes after the gadget's system call. */
 __thread uintptr_t preload_sud_resume __attribute__((tls_model("initial-exec")));
 
@@ -224,7 +225,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *ctx)
         green_net_count(0); /* a wake or requeue: never waits, done here */
         g[REG_RAX] = preload_futex((uint32_t *)g[REG_RDI], (int)g[REG_RSI], (uint32_t)g[REG_RDX],
                                    g[REG_R10], (uint32_t *)g[REG_R8], (uint32_t)g[REG_R9]);
-    } else if (preload_sys_blocks(nr) > 0 && green_worth_waiting() &&
+    } else if (preload_sys_blocks(nr) > 0 && green_worth_waiting() && !preload_in_handler &&
                !from_libgreen((const uintptr_t *)g[REG_RSP])) {
         green_net_count(1);
         green_divert(ctx, diverted, NULL);

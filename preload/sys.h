@@ -70,6 +70,11 @@ static inline void preload_gate_close(unsigned char *opened)
 #define PRELOAD_GATE_OPEN \
     unsigned char gate_opened_ __attribute__((cleanup(preload_gate_close))) = preload_gate_open()
 
+/* Depth of the program's signal handlers running on this thread
+ * (signal.c): a call the net catches there is made for real, never a
+ * green wait (which would switch inside the handler). */
+extern __thread int preload_in_handler __attribute__((tls_model("initial-exec")));
+
 /* Turn the net on for the calling OS thread (the scheduler's, at the end
  * of initialisation) unless GREEN_SYSCALL_NET=0 or the kernel lacks it.
  * Returns 1 when on. */
