@@ -10,12 +10,10 @@
  * last, finishes the exit. C++ frames are not unwound.
  *
  * Cancellation is deferred: pthread_cancel marks the target and
- * interrupts its green wait; the target acts on it at the next
- * cancellation point libgreen sees (pthread_testcancel, condition and
- * semaphore waits, joins, sleeps, and the waits of fd calls and of the
- * poll family). A wait is a cancellation point before it starts (the
- * cancel may have come while the thread was ready, not waiting, so
- * nothing interrupted it) and when it returns -EINTR (green_interrupt). */
+ * interrupts its wait when that is a cancellation point (green_cancel).
+ * Which waits are, and when they act, is the core's wait policy
+ * (green_wait); this file gives it the two hooks it needs: whether a
+ * cancellation is due, and ending the thread. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -90,10 +88,14 @@ void pthr_testcancel(void)
         pthr_exit(PTHREAD_CANCELED);
 }
 
-void pthr_cancel_point(int r)
+static void cancel_now(void)
 {
-    if (r == 0 || r == -EINTR)
-        pthr_testcancel();
+    pthr_exit(PTHREAD_CANCELED);
+}
+
+__attribute__((constructor)) static void cancel_init(void)
+{
+    green_cancel_hooks(pthr_cancel_due, cancel_now);
 }
 
 PRELOAD_EXPORT void pthread_testcancel(void)
@@ -117,7 +119,7 @@ PRELOAD_EXPORT int pthread_cancel(pthread_t t)
     if (p->cancel_state == PTHREAD_CANCEL_ENABLE) {
         if (g == green_self() && p->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS)
             pthr_testcancel();
-        green_interrupt(g);
+        green_cancel(g);
     }
     return 0;
 }

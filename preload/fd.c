@@ -18,6 +18,7 @@
 #include "pthr.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -267,16 +268,12 @@ static int64_t deadline_of(const struct green_fdinfo *fi, int events)
     return t > 0 ? preload_deadline_after(t) : GREEN_NEVER;
 }
 
-/* A pending cancellation ends the thread here; *owned goes first. */
-static void cancel_point(struct iovec **owned)
+/* A cancellation ends the thread: the call's iovec copy goes first. */
+static void release_owned(void *arg)
 {
-    if (pthr_cancel_due()) {
-        if (owned) {
-            free(*owned);
-            *owned = NULL;
-        }
-        pthr_testcancel();
-    }
+    struct iovec **owned = arg;
+    free(*owned);
+    *owned = NULL;
 }
 
 int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline,
@@ -284,16 +281,10 @@ int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline
 {
     if (!*deadline)
         *deadline = deadline_of(fi, events);
-    cancel_point(owned);
-    int w = green_fd_wait(fd, events, *deadline);
-    if (w == -EINTR) {
-        cancel_point(owned);
-        /* signal(7): SA_RESTART resumes the call, unless it has a
-         * socket timeout. */
-        if (*deadline == GREEN_NEVER && green_intr_restart())
-            return events;
-    }
-    return w == -ETIMEDOUT ? -EAGAIN : w;
+    struct green_wait w = {.call = GREEN_CALL_IO, .on = GREEN_ON_FD, .fd = fd,
+                           .events = events, .deadline = *deadline,
+                           .release = owned ? release_owned : NULL, .arg = owned};
+    return green_wait(&w);
 }
 
 /* Where the kernel has no non-blocking form (ttys, some devices): wait
@@ -309,10 +300,21 @@ GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *
     return io->call(io, false);
 }
 
+/* A socket error is there (a reset): the blocking call ends with what it
+ * moved, and leaves the error to the next call, as the kernel does; an
+ * attempt would consume it. */
+static bool sock_error(const struct io *io)
+{
+    struct pollfd p = {.fd = io->fd};
+    return io->kind == GREEN_FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
 {
     int64_t deadline = 0;
     for (;;) {
+        if (io->done && sock_error(io))
+            return 0;
         ssize_t r = io->call(io, true);
         if (r > 0 && progress(io, (size_t)r) && !fd_nonblock(io->fd, fi))
             continue;

@@ -65,7 +65,7 @@ PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int ma
 
 /* ---- the waiting loop ------------------------------------------------- */
 
-/* One wait of a blocking call on fd for events, a cancellation point (a
+/* One green_wait of an I/O call (GREEN_CALL_IO) on fd for events (a
  * cancel frees *owned, when owned is given, and ends the thread). The
  * deadline comes from the socket timeouts on the first wait (*deadline
  * 0) and holds for the call's later waits. Returns > 0 to try the call

@@ -15,6 +15,7 @@
 #include "fd.h"
 #include "pthr.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ struct pw {
     void *a, *b;
     const sigset_t *mask;
     fd_set *set[3], copy[3];
+    bool has_dup;    /* epoll: waits on dup, a copy of the epoll fd */
+    int dup;
 };
 
 static int ret(int r)
@@ -49,13 +52,15 @@ static int add(struct pw *p, size_t cap, int fd, int events)
     return 0;
 }
 
-/* A cancellation ends the thread here: let go of the fds array first. */
-static void cancel_point(struct pw *p, int w)
+/* A cancellation ends the thread: let go of the fds array first. */
+static void release(void *arg)
 {
-    if ((w == 0 || w == -EINTR) && pthr_cancel_due()) {
-        if (p->fds != p->local)
-            free(p->fds);
-        pthr_testcancel();
+    struct pw *p = arg;
+    if (p->fds != p->local)
+        free(p->fds);
+    if (p->has_dup) {
+        green_fd_close(p->dup);
+        real_close(p->dup);
     }
 }
 
@@ -69,16 +74,12 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
             break;
         if (!p->fds && (r = p->build(p)) < 0)
             break;
-        cancel_point(p, 0);
-        int w = green_fd_wait_many(p->fds, p->n, deadline);
-        cancel_point(p, w);
-        if (w < 0 && w != -ETIMEDOUT) {
-            r = w;
+        struct green_wait w = {.call = GREEN_CALL_POLL, .on = GREEN_ON_FDS, .fds = p->fds,
+                               .n = p->n, .deadline = deadline, .release = release, .arg = p};
+        if ((r = green_wait(&w)) < 0)
             break;
-        }
     }
-    if (p->fds != p->local)
-        free(p->fds);
+    release(p);
     return r;
 }
 
@@ -254,9 +255,17 @@ static int epoll_check(struct pw *p)
     return ret(real_epoll_pwait(p->nfds, p->a, (int)(intptr_t)p->b, 0, p->mask));
 }
 
-/* The epoll fd is readable while any of its fds is ready. */
+/* The epoll fd is readable while any of its fds is ready. The call
+ * waits on a copy of it: natively a waiting epoll_wait holds the epoll
+ * instance, and another thread closing the fd does not end the wait. */
 static int epoll_build(struct pw *p)
 {
+    int d = real_fcntl(p->nfds, F_DUPFD_CLOEXEC, 0);
+    if (d >= 0) {
+        green_fd_close(d);
+        p->dup = p->nfds = d;
+        p->has_dup = true;
+    }
     return add(p, 1, p->nfds, GREEN_IN);
 }
 

@@ -2,9 +2,9 @@
  *
  * The waits for children try the real call with WNOHANG and, when no
  * child is ready, wait green in the core (a pidfd per child: no SIGCHLD
- * handler of ours, the program's own keeps working) and try again. A
- * signal the program handles ends the wait with EINTR unless its
- * handler has SA_RESTART, as natively.
+ * handler of ours, the program's own keeps working) and try again.
+ * EINTR, SA_RESTART and cancellation follow the wait policy
+ * (GREEN_CALL_CHILD).
  *
  * fork: a pthread_atfork child handler registered at load resets the
  * core in the child (only the calling green thread survives, the loop
@@ -47,9 +47,12 @@ GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage
             return r < 0 ? -errno : r;
         if (opt & WNOHANG)
             return 0;
-        int w = green_child_wait(pid, (opt & (WUNTRACED | WCONTINUED)) != 0, GREEN_NEVER);
-        if (w == -EINTR && !green_intr_restart())
-            return -EINTR;
+        struct green_wait w = {.call = GREEN_CALL_CHILD, .on = GREEN_ON_CHILD, .fd = pid,
+                               .events = (opt & (WUNTRACED | WCONTINUED)) != 0,
+                               .deadline = GREEN_NEVER};
+        int k = green_wait(&w);
+        if (k < 0)
+            return k;
     }
 }
 
@@ -98,11 +101,15 @@ GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, in
             return -errno;
         if (info->si_pid)
             return 0;
-        int stops = (opt & (WSTOPPED | WCONTINUED)) != 0;
-        int w = type == P_PIDFD ? green_fd_wait((int)id, GREEN_IN, GREEN_NEVER)
-                                : green_child_wait(waitid_pid(type, id), stops, GREEN_NEVER);
-        if (w == -EINTR && !green_intr_restart())
-            return -EINTR;
+        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER};
+        if (type == P_PIDFD)
+            w.on = GREEN_ON_FD, w.fd = (int)id, w.events = GREEN_IN;
+        else
+            w.on = GREEN_ON_CHILD, w.fd = waitid_pid(type, id),
+            w.events = (opt & (WSTOPPED | WCONTINUED)) != 0;
+        int k = green_wait(&w);
+        if (k < 0)
+            return k;
     }
 }
 

@@ -52,10 +52,6 @@ PRELOAD_HIDDEN void pthr_testcancel(void);
 /* 1 when the caller is a green thread with an enabled cancellation
  * pending (pthr_testcancel would end it), 0 otherwise. */
 PRELOAD_HIDDEN int pthr_cancel_due(void);
-/* A green wait as a cancellation point: call with 0 before the wait and
- * with its result after; acts on a pending cancellation (does not
- * return) when r is 0 or -EINTR, else returns doing nothing. */
-PRELOAD_HIDDEN void pthr_cancel_point(int r);
 /* Jump into the innermost cleanup buffer of p (cancel.c). */
 PRELOAD_HIDDEN _Noreturn void pthr_unwind(struct pthr *p);
 

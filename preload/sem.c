@@ -30,22 +30,22 @@ PRELOAD_EXPORT int sem_destroy(sem_t *s)
     return 0;
 }
 
-static int try_glibc_sem(void *s)
-{
-    return real_sem_trywait(s) == 0 ? 0 : errno == EAGAIN ? -EBUSY : -errno;
-}
-
-/* A glibc semaphore waited on from a green thread: interruptible, and a
- * cancellation point, as sem_wait is. */
+/* A glibc semaphore waited on from a green thread: nothing to wait on,
+ * so sem_trywait every millisecond, with sem_wait's wait policy. */
 GREEN_YIELDS static int glibc_wait(sem_t *s, clockid_t c, const struct timespec *abs)
 {
     if (!preload_should_wait())
         return abs ? real_sem_clockwait(s, c, abs) : real_sem_wait(s);
-    pthr_cancel_point(0);
-    int r = green_poll_until(try_glibc_sem, s, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 1);
-    if (r == -EINTR)
-        pthr_cancel_point(r); /* a unit taken is kept, even when cancelled */
-    return r < 0 ? preload_fail(r) : 0;
+    struct green_wait w = {.call = GREEN_CALL_SEM, .on = GREEN_ON_RETRY,
+                           .deadline = abs ? pthr_deadline(c, abs) : GREEN_NEVER};
+    int r;
+    while (real_sem_trywait(s) < 0) {
+        if (errno != EAGAIN)
+            return -1;
+        if ((r = green_wait(&w)) < 0)
+            return preload_fail(r);
+    }
+    return 0;
 }
 
 /* As glibc: a bad tv_nsec is EINVAL before anything else; a negative
@@ -62,7 +62,6 @@ GREEN_YIELDS static int sem_wait_on(sem_t *s, clockid_t c, const struct timespec
         if (abs && abs->tv_sec < 0)
             return preload_fail(-ETIMEDOUT);
         r = green_sem_wait(AS_SEM(s), abs ? pthr_deadline(c, abs) : GREEN_NEVER);
-        pthr_testcancel();
     }
     return r < 0 ? preload_fail(r) : 0;
 }

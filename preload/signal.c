@@ -179,16 +179,19 @@ static green_thread *green_of(pthread_t t)
 }
 
 /* Aims sig at the green thread t (it, not main, gets the EINTR), then
- * raises it on the OS thread. sig 0 only checks sig. */
+ * raises it on the OS thread; held pending for t while t blocks it;
+ * nothing for a thread that has exited. sig 0 only checks sig. */
 PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 {
     if (!preload_green())
         return real_pthread_kill(t, sig);
     if (sig < 0 || sig >= NSIGS)
         return EINVAL;
-    if (sig == 0)
-        return 0;
-    green_signal_direct(green_of(t), sig);
+    /* Exited (not joined): glibc sends nothing and says 0. Blocked by
+     * t: held pending for t by the core, as the kernel would. */
+    int r = green_signal_direct(green_of(t), sig);
+    if (r != 0 || sig == 0)
+        return r < 0 && r != -ESRCH ? -r : 0;
     return syscall(SYS_tgkill, getpid(), gettid(), sig) < 0 ? errno : 0;
 }
 
@@ -240,28 +243,66 @@ static void fill_info(siginfo_t *info, const struct signalfd_siginfo *s)
         info->si_value.sival_ptr = (void *)(uintptr_t)s->ssi_ptr;
 }
 
+/* The end of a wait for signals, also when a cancellation ends it. */
+static void end_wait(void *arg)
+{
+    int fd = *(int *)arg;
+    green_signal_waiting(0);
+    if (fd >= 0) {
+        green_fd_close(fd);
+        syscall(SYS_close, fd);
+    }
+}
+
+/* One attempt: a pending signal of set from the signalfd, or without one
+ * (no fd to be had) from the kernel's queue directly. */
+static int take(int fd, const sigset_t *set, siginfo_t *info)
+{
+    static const struct timespec zero;
+    struct signalfd_siginfo s;
+    int held = green_signal_take(to_bits(set));
+    if (held) {
+        if (info) {
+            memset(info, 0, sizeof *info);
+            info->si_signo = held;
+            info->si_code = SI_TKILL;
+            info->si_pid = getpid();
+            info->si_uid = getuid();
+        }
+        return held;
+    }
+    if (fd < 0) {
+        siginfo_t local;
+        long r = syscall(SYS_rt_sigtimedwait, set, info ? info : &local, &zero, (size_t)8);
+        return r < 0 ? -errno : (int)r;
+    }
+    long n = syscall(SYS_read, fd, &s, sizeof s);
+    if (n != (long)sizeof s)
+        return n < 0 ? -errno : -EAGAIN;
+    if (info)
+        fill_info(info, &s);
+    return (int)s.ssi_signo;
+}
+
 /* Take one pending signal of set, waiting green on a signalfd until one
- * comes or deadline. Returns the signal, -EAGAIN at deadline, -EINTR. */
-GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline)
+ * comes, with call's wait policy; when the fd table is full (EMFILE,
+ * ENFILE) the queue is asked every millisecond instead. Returns the
+ * signal, -EAGAIN at deadline, -EINTR. */
+GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline,
+                                 int call)
 {
     int fd = (int)syscall(SYS_signalfd4, -1, set, (size_t)8, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
         return -errno;
-    struct signalfd_siginfo s;
-    int r = 0;
-    while (r >= 0) {
-        long n = syscall(SYS_read, fd, &s, sizeof s);
-        if (n == (long)sizeof s) {
-            r = (int)s.ssi_signo;
-            if (info)
-                fill_info(info, &s);
-            break;
-        }
-        r = n < 0 && errno != EAGAIN ? -errno : green_fd_wait(fd, GREEN_IN, deadline);
-    }
-    green_fd_close(fd);
-    syscall(SYS_close, fd);
-    return r == -ETIMEDOUT ? -EAGAIN : r;
+    struct green_wait w = {.call = call, .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD, .fd = fd,
+                           .events = GREEN_IN, .deadline = deadline, .release = end_wait,
+                           .arg = &fd};
+    int r;
+    green_signal_waiting(to_bits(set));
+    while ((r = take(fd, set, info)) == -EAGAIN && (r = green_wait(&w)) > 0)
+        ;
+    end_wait(&fd);
+    return r;
 }
 
 /* Each waits green for a signal of set (which the caller blocks, as
@@ -270,9 +311,7 @@ PRELOAD_EXPORT int sigwait(const sigset_t *set, int *sig)
 {
     if (!preload_should_wait())
         return real_sigwait(set, sig);
-    int r;
-    while ((r = wait_set(set, NULL, GREEN_NEVER)) == -EINTR)
-        ;
+    int r = wait_set(set, NULL, GREEN_NEVER, GREEN_CALL_SIGWAIT_ANY);
     if (r < 0)
         return -r;
     *sig = r;
@@ -283,7 +322,7 @@ PRELOAD_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 {
     if (!preload_should_wait())
         return real_sigwaitinfo(set, info);
-    int r = wait_set(set, info, GREEN_NEVER);
+    int r = wait_set(set, info, GREEN_NEVER, GREEN_CALL_SIGWAIT);
     return r < 0 ? preload_fail(r) : r;
 }
 
@@ -291,6 +330,7 @@ PRELOAD_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const stru
 {
     if (!preload_should_wait() || (ts && !preload_ts_valid(ts)))
         return real_sigtimedwait(set, info, ts);
-    int r = wait_set(set, info, ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER);
+    int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER;
+    int r = wait_set(set, info, deadline, GREEN_CALL_SIGWAIT);
     return r < 0 ? preload_fail(r) : r;
 }

@@ -26,6 +26,7 @@
 #include "pthr.h"
 
 #include <fcntl.h>
+#include <string.h>
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
@@ -190,28 +191,23 @@ static int connect_once(int fd, int fl, const struct sockaddr *sa, socklen_t len
  * the outcome exactly as a blocking connect would (0, or the socket
  * error) and moves the socket to its final state. A full AF_UNIX backlog
  * (EAGAIN) gives no event to wait for: retry every millisecond, as the
- * blocking connect would wait for room. SO_SNDTIMEO ends the wait with
- * EINPROGRESS, as natively. */
+ * blocking connect would wait for room. At SO_SNDTIMEO the call returns
+ * what its last attempt said, as the kernel does: EINPROGRESS, EALREADY
+ * when a connect was already under way, EAGAIN for a full backlog. */
 GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa, socklen_t len,
                                       int64_t deadline)
 {
     int r = connect_once(fd, fl, sa, len);
-    for (;;) {
-        int w;
-        if (r == -EAGAIN)
-            w = green_sleep_until(preload_deadline_after(1000000));
-        else if (r == -EINPROGRESS || r == -EALREADY) {
-            pthr_cancel_point(0); /* connect is a cancellation point */
-            w = green_fd_wait(fd, GREEN_OUT, deadline);
-            pthr_cancel_point(w);
-        } else
-            return r;
-        if (w == -ETIMEDOUT || (w >= 0 && deadline != GREEN_NEVER && green_now() >= deadline))
-            return -EINPROGRESS;
-        if (w < 0)
-            return w;
+    while (r == -EAGAIN || r == -EINPROGRESS || r == -EALREADY) {
+        struct green_wait w = {.call = GREEN_CALL_CONNECT, .fd = fd, .events = GREEN_OUT,
+                               .on = r == -EAGAIN ? GREEN_ON_RETRY : GREEN_ON_FD,
+                               .deadline = deadline, .result = r};
+        int k = green_wait(&w);
+        if (k <= 0)
+            return k;
         r = connect_once(fd, fl, sa, len);
     }
+    return r;
 }
 
 /* Passes through as accept4 does; otherwise connects without blocking
@@ -386,14 +382,43 @@ static ssize_t sendmsg_call(struct io *io, bool nowait)
     return r < 0 ? -errno : r;
 }
 
+/* A listening socket libgreen made non-blocking (hidden_nonblock) goes
+ * to another process or fd: it must arrive as the program left it, so
+ * its O_NONBLOCK is cleared (set again at its next green accept). Called
+ * after the kernel accepted m, so its control data is readable. */
+static void unhide_passed(const struct msghdr *m)
+{
+    struct green_fdinfo *fi;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+        for (size_t i = 0; i < n; i++) {
+            int pfd;
+            memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof pfd);
+            if ((fi = green_fd_info(pfd)) && fi->hidden_nonblock) {
+                int fl = real_fcntl(pfd, F_GETFL);
+                if (fl >= 0 && real_fcntl(pfd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+                    fi->hidden_nonblock = 0;
+            }
+        }
+    }
+}
+
 /* Passes through as sendto does; otherwise sends all, waiting green. */
 PRELOAD_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
 {
-    if ((flags & MSG_DONTWAIT) || !preload_should_wait())
-        return real_sendmsg(fd, m, flags);
-    struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendmsg_call, .socket_only = true,
-                    .all = true, .a = (void *)m, .flags = flags};
-    return preload_ret(io_run(&io));
+    ssize_t r;
+    if ((flags & MSG_DONTWAIT) || !preload_should_wait()) {
+        r = real_sendmsg(fd, m, flags);
+    } else {
+        struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendmsg_call,
+                        .socket_only = true, .all = true, .a = (void *)m, .flags = flags};
+        r = preload_ret(io_run(&io));
+    }
+    if (r >= 0 && m->msg_controllen && green_self())
+        unhide_passed(m);
+    return r;
 }
 
 static ssize_t sendmmsg_call(struct io *io, bool nowait)

@@ -174,7 +174,6 @@ PRELOAD_EXPORT void pthread_exit(void *ret)
 
 GREEN_YIELDS static int join(pthread_t t, void **ret, int64_t deadline)
 {
-    pthr_testcancel();
     return -green_join(pthr_from_ptid(t), ret, deadline);
 }
 

@@ -5,8 +5,8 @@
  * sleeps on when the target is not reached yet (CLOCK_REALTIME moved
  * back, CLOCK_BOOTTIME that counted a suspend). A sleep already over
  * still yields once: programs spin on usleep(0) waiting for another
- * thread, which must get to run. Every sleep is a cancellation point
- * (pthr_cancel_point), before it starts and when interrupted. */
+ * thread, which must get to run. EINTR and cancellation follow the wait
+ * policy (GREEN_CALL_SLEEP). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -32,14 +32,15 @@ static int64_t clock_ns(clockid_t c)
 GREEN_YIELDS static int sleep_until_on(clockid_t c, int64_t target)
 {
     int64_t left = target - clock_ns(c);
-    pthr_cancel_point(0);
     if (left <= 0) {
+        green_cancel_point(NULL, NULL);
         green_yield();
         return 0;
     }
     for (; left > 0; left = target - clock_ns(c)) {
-        int r = green_sleep_until(preload_deadline_after(left));
-        pthr_cancel_point(r);
+        struct green_wait w = {.call = GREEN_CALL_SLEEP, .on = GREEN_ON_TIME,
+                               .deadline = preload_deadline_after(left)};
+        int r = green_wait(&w);
         if (r < 0)
             return r;
     }

@@ -68,7 +68,9 @@ int green_cond_wait(green_cond *c, green_mutex *m, int64_t deadline)
     struct green_waiter w;
     green__waiter_add(&c->waiters, &w, self);
     green_mutex_unlock(m);
+    self->cancel_point = true;
     int r = green__block(W_COND, c, deadline, false);
+    self->cancel_point = false;
     while (green_mutex_lock(m, GREEN_NEVER) < 0)
         ;
     /* An interrupt is a spurious wake-up: condition waits never fail

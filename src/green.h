@@ -127,7 +127,8 @@ GREEN_API void **green_thread_userdata(green_thread *t);
 /* Wait until t exits and collect its value; frees t. Returns 0,
  * -EDEADLK when t is the caller, -EINVAL when t is detached or already
  * has a joiner, -ETIMEDOUT at deadline (t stays joinable), -EBUSY with
- * deadline 0 when t still runs (tryjoin). */
+ * deadline 0 when t still runs (tryjoin; before any other check, as
+ * glibc). A cancellation point (GREEN_CALL_JOIN) while it waits. */
 GREEN_YIELDS GREEN_API int green_join(green_thread *t, void **retval, int64_t deadline);
 
 /* Let t's resources go when it exits. Returns 0 or -EINVAL when already
@@ -493,14 +494,27 @@ GREEN_API int green_intr_restart(void);
  * a bad how, -EPERM off a green thread. */
 GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
 
-/* Aim the next delivery of sig at t (pthread_kill; the caller then
- * raises sig for real). sig 0 does nothing. Returns 0 or -EINVAL. */
+/* Aim the next delivery of sig at t (pthread_kill). Returns 0 when the
+ * caller should then raise sig for real; 1 when t blocks sig, which is
+ * then held pending for t (delivered when t unblocks it, or taken by
+ * its sigwait: green_signal_take); -ESRCH when t has exited; -EINVAL.
+ * sig 0 only checks. */
 GREEN_API int green_signal_direct(green_thread *t, int sig);
 
 /* Never block sig in the scheduler's real mask, whatever the green
  * threads block (the safety net's SIGSYS: a trap while it is blocked
  * kills the process). */
 GREEN_API void green_signal_keep(int sig);
+
+/* Take one signal of set held pending for the caller (see
+ * green_signal_direct). Returns it, or 0 when there is none. */
+GREEN_API int green_signal_take(uint64_t set);
+
+/* The caller waits for a signal of set in sigwait and friends (0: no
+ * longer). While it does, a signal aimed at it wakes its wait, and one
+ * sent to the process stays pending for it when main blocks it (the
+ * kernel offers it to main first, and natively the sigwait takes it). */
+GREEN_API void green_signal_waiting(uint64_t set);
 
 /* Wait green until a signal interrupts the caller (pause, sigsuspend);
  * with mask non-NULL, the caller's mask is *mask during the wait and
@@ -526,6 +540,80 @@ struct green_regs {
  * mask, and may switch green threads. Async-signal-safe; x86-64 only. */
 GREEN_API void green_divert(void *ucontext, void (*fn)(struct green_regs *regs, void *arg),
                             void *arg);
+
+/* ---- the wait policy -------------------------------------------------- *
+ * Every blocking call that waits green names its class of call; the
+ * class alone decides (policy.c, libgreen(7) WAIT POLICY) whether a
+ * handler installed with SA_RESTART resumes the call (signal(7)),
+ * whether the wait is a cancellation point, and what the deadline
+ * returns. Interposers keep only their own non-blocking attempt. */
+
+enum green_call {
+    GREEN_CALL_IO,      /* read, write, recv, send, accept, splice...: restarts
+                         * unless it has a deadline (socket timeout, recvmmsg's
+                         * timeout); deadline: -EAGAIN */
+    GREEN_CALL_CONNECT, /* restarts unless SO_SNDTIMEO; deadline: result (its
+                         * first attempt's: -EINPROGRESS, or -EALREADY) */
+    GREEN_CALL_POLL,    /* poll, select, epoll_wait: never restarts; deadline: 0 */
+    GREEN_CALL_SLEEP,   /* nanosleep and friends: never restarts; deadline: 0 */
+    GREEN_CALL_CHILD,   /* wait, waitpid, waitid: restarts */
+    GREEN_CALL_SIGWAIT, /* sigwaitinfo, sigtimedwait: never restarts;
+                         * deadline: -EAGAIN */
+    GREEN_CALL_SIGWAIT_ANY, /* sigwait: never fails with EINTR */
+    GREEN_CALL_SEM,     /* sem_wait, sem_timedwait: restarts; deadline -ETIMEDOUT */
+    GREEN_CALL_PAUSE,   /* pause, sigsuspend: never restarts */
+    GREEN_CALL_JOIN,    /* pthread_join: never fails with EINTR */
+    GREEN_CALL_COND,    /* pthread_cond_wait: a signal is a spurious wake-up */
+    GREEN_CALL_LOCK,    /* mutexes, rwlocks: never EINTR, no cancellation
+                         * point; deadline -ETIMEDOUT */
+};
+
+/* What a wait waits on. */
+enum green_wait_on {
+    GREEN_ON_FD,    /* fd ready for events */
+    GREEN_ON_FDS,   /* any of fds[0..n) (green_fd_wait_many) */
+    GREEN_ON_CHILD, /* child pid (fd) changed state; events != 0: stops too */
+    GREEN_ON_TIME,  /* the deadline only */
+    GREEN_ON_RETRY, /* nothing the loop sees: ends within a millisecond */
+};
+
+struct green_wait {
+    int call;      /* enum green_call */
+    int on;        /* enum green_wait_on */
+    int fd;        /* GREEN_ON_FD: the fd; GREEN_ON_CHILD: the pid */
+    int events;    /* GREEN_ON_FD: GREEN_IN|GREEN_OUT; GREEN_ON_CHILD: stops */
+    const struct green_pollfd *fds; /* GREEN_ON_FDS */
+    size_t n;
+    int64_t deadline; /* absolute, or GREEN_NEVER */
+    int result;    /* GREEN_CALL_CONNECT: what its deadline returns */
+    /* Called before a cancellation ends the thread (frees what the
+     * call holds); may be NULL. */
+    void (*release)(void *arg);
+    void *arg;
+};
+
+/* One wait of a blocking call, with its class's policy. Before waiting
+ * and when interrupted, a cancellation point acts on a pending
+ * cancellation (release, then the cancel hook: does not return).
+ * Returns > 0 when the call should try again (ready, woken, or
+ * interrupted by a handler that restarts it), the class's deadline
+ * result, -EINTR when a handler interrupts a call that does not restart,
+ * or the wait's own error (-EBADF, -EPERM, -ENOMEM; see green_fd_wait). */
+GREEN_YIELDS GREEN_API int green_wait(const struct green_wait *w);
+
+/* Deferred cancellation as the layer above keeps it: due() is 1 when the
+ * calling thread has an enabled cancellation pending, act() ends the
+ * thread (never returns). Unset: nothing is ever cancelled. */
+GREEN_API void green_cancel_hooks(int (*due)(void), void (*act)(void));
+
+/* At a cancellation point outside any wait: act on a pending
+ * cancellation (release first, when given). */
+GREEN_API void green_cancel_point(void (*release)(void *), void *arg);
+
+/* A cancellation was requested for t: interrupt t when it waits in a
+ * cancellation point (else it acts at its next one). Returns 0, or
+ * -ESRCH when t does not wait in one. */
+GREEN_API int green_cancel(green_thread *t);
 
 /* ---- reports ----------------------------------------------------------- */
 

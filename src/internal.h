@@ -66,7 +66,10 @@ struct green_thread {
     /* signal.c: mask (bit s-1 for signal s), signals pthread_kill aimed
      * at it, and whether the signal that last interrupted it restarts. */
     uint64_t sigmask, sigdirected;
+    uint64_t sigpending; /* aimed at it while it blocks them: held here */
+    uint64_t sigwaiting; /* the set it waits for in sigwait and friends */
     bool intr_restart;
+    bool cancel_point; /* waits in a cancellation point (policy.c) */
     unsigned long block_seq; /* green__sigseq when it last blocked */
     /* tls.c: its thread pointer (NULL with shared TLS), whether the
      * block served an earlier thread, errno kept across a switch when
@@ -186,7 +189,14 @@ void green__offload_fork_child(void);
 /* signal.c: green__sigseq counts the signals noted so far. */
 extern _Atomic unsigned long green__sigseq;
 void green__signal_init(void);
+
 void green__signal_fork_child(void);
+
+/* policy.c: the policy of class call (enum green_call) applied to the
+ * result r of a core wait: cancellation, restart, deadline result. */
+bool green__cancels(int call);
+int green__settle(int call, int r, int64_t deadline, int result, void (*release)(void *),
+                  void *arg);
 
 /* thread.c */
 void green__thread_reap(green_thread *t);

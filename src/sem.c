@@ -75,7 +75,11 @@ int green_sem_wait(green_sem *s, int64_t deadline)
             green__unwait(green__current); /* a post raced with us */
             continue;
         }
-        return green__block(W_SEM, s, deadline, false);
+        green__current->cancel_point = true;
+        int r = green__block(W_SEM, s, deadline, false);
+        green__current->cancel_point = false;
+        if (r >= 0 || (r = green__settle(GREEN_CALL_SEM, r, deadline, 0, NULL, NULL)) <= 0)
+            return r;
     }
 }
 

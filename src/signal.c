@@ -67,12 +67,20 @@ static int set_os(int how, uint64_t set)
     return (int)syscall(SYS_rt_sigprocmask, how, &s, NULL, (size_t)8);
 }
 
-/* Block for real what every green thread blocks; unblock the rest. */
+/* Block for real what every green thread blocks; unblock the rest.
+ * A signal some thread waits for in sigwait is blocked too when main
+ * blocks it: the kernel offers a process-directed signal to the main
+ * thread first, and natively a sigwait would then take it. */
 static void sync_os(void)
 {
-    uint64_t all = MANAGED;
-    for (green_thread *t = green__s.all; t && all; t = t->all_next)
-        all &= t->sigmask;
+    uint64_t all = MANAGED, waited = 0;
+    for (green_thread *t = green__s.all; t; t = t->all_next) {
+        if (t->state != T_EXITED)
+            all &= t->sigmask;
+        waited |= t->sigwaiting;
+    }
+    if (green__s.main)
+        all |= waited & green__s.main->sigmask & MANAGED;
     if (all & ~os_blocked)
         set_os(SIG_BLOCK, all & ~os_blocked);
     if (os_blocked & ~all)
@@ -149,6 +157,21 @@ int green_intr_restart(void)
     return green__current && green__current->intr_restart;
 }
 
+/* Signals aimed at t while it blocked them and now unblocked are
+ * raised for real, aimed at t: the handler runs before the call that
+ * unblocked them returns, as the kernel does. */
+static void fire_held(green_thread *t)
+{
+    uint64_t fire = t->sigpending & ~t->sigmask;
+    t->sigpending &= ~fire;
+    for (int sig = 1; sig <= 64 && fire; sig++)
+        if (fire & BIT(sig)) {
+            fire &= ~BIT(sig);
+            t->sigdirected |= BIT(sig);
+            syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+        }
+}
+
 int green_sigmask(int how, const uint64_t *set, uint64_t *old)
 {
     green_thread *self = green__current;
@@ -166,41 +189,72 @@ int green_sigmask(int how, const uint64_t *set, uint64_t *old)
     default: return -EINVAL;
     }
     sync_os();
+    fire_held(self);
     return 0;
 }
 
 int green_signal_direct(green_thread *t, int sig)
 {
+    if (sig < 0 || sig > 64)
+        return -EINVAL;
+    if (t->state == T_EXITED)
+        return -ESRCH;
     if (sig == 0)
         return 0;
-    if (sig < 1 || sig > 64)
-        return -EINVAL;
+    if (t->sigmask & BIT(sig) & MANAGED) {
+        t->sigpending |= BIT(sig);
+        if (t->state == T_BLOCKED && (t->sigwaiting & BIT(sig)))
+            green__wake(t, 1);
+        return 1;
+    }
     t->sigdirected |= BIT(sig);
     return 0;
+}
+
+int green_signal_take(uint64_t set)
+{
+    green_thread *self = green__current;
+    uint64_t got = self ? self->sigpending & set : 0;
+    for (int sig = 1; sig <= 64; sig++)
+        if (got & BIT(sig)) {
+            self->sigpending &= ~BIT(sig);
+            return sig;
+        }
+    return 0;
+}
+
+void green_signal_waiting(uint64_t set)
+{
+    green__current->sigwaiting = set & MANAGED;
+    sync_os();
 }
 
 int green_signal_wait(const uint64_t *mask)
 {
     green_thread *self = green__current;
+    green_cancel_point(NULL, NULL);
     uint64_t saved = self->sigmask;
     unsigned long seq = atomic_load(&green__sigseq);
     if (mask) {
         self->sigmask = *mask & MANAGED;
         sync_os(); /* a pending signal it unblocks is handled right here */
+        fire_held(self);
     }
     int r = -EINTR;
     if (atomic_load(&green__sigseq) == seq) {
         /* Only the async watcher can end this wait: let it keep the
          * loop blocking in the kernel meanwhile. */
         ev_ref(green__s.loop);
+        self->cancel_point = true;
         r = green__block(W_SIGNAL, NULL, GREEN_NEVER, true);
+        self->cancel_point = false;
         ev_unref(green__s.loop);
     }
     if (mask) {
         self->sigmask = saved;
         sync_os();
     }
-    return r;
+    return green__settle(GREEN_CALL_PAUSE, r, GREEN_NEVER, 0, NULL, NULL);
 }
 
 /* The child of a fork keeps one thread: its mask is the real one. */

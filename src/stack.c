@@ -149,8 +149,13 @@ int green__stack_alloc(struct green_stack *st, size_t size, size_t guard_size)
         register_stack(st);
         return 0;
     }
+    /* A size the program chose is charged as glibc's stack would be, so
+     * one the kernel cannot commit (64 GiB on a small machine) fails
+     * with EAGAIN as natively; the default size is not charged, so
+     * 100,000 threads fit even with strict overcommit. */
+    int noreserve = poolable ? MAP_NORESERVE : 0;
     char *base = mmap(NULL, size + guard_size, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+                      MAP_PRIVATE | MAP_ANONYMOUS | noreserve | MAP_STACK, -1, 0);
     if (base == MAP_FAILED)
         return -EAGAIN;
     if (guard(base, guard_size) < 0) {

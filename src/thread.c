@@ -110,6 +110,8 @@ void green_exit(void *retval)
 int green_join(green_thread *t, void **retval, int64_t deadline)
 {
     green_thread *self = green__current;
+    if (deadline == 0 && t->state != T_EXITED)
+        return -EBUSY; /* tryjoin: glibc says so before any other check */
     if (t == self)
         return -EDEADLK;
     if (t->detached || t->joining)
@@ -117,13 +119,18 @@ int green_join(green_thread *t, void **retval, int64_t deadline)
     while (t->state != T_EXITED) {
         if (deadline == 0)
             return -EBUSY;
+        green_cancel_point(NULL, NULL);
         struct green_waiter w;
         green__waiter_add(&t->joinq, &w, self);
         t->joining = true;
+        self->cancel_point = true;
         int r = green__block(W_JOIN, t, deadline, false);
+        self->cancel_point = false;
         t->joining = false;
         if (r == -ETIMEDOUT && t->state != T_EXITED)
             return -ETIMEDOUT;
+        if (t->state != T_EXITED) /* a cancellation ends the caller here */
+            green__settle(GREEN_CALL_JOIN, r, deadline, 0, NULL, NULL);
     }
     if (retval)
         *retval = t->retval;

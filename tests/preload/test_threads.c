@@ -4,11 +4,16 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "run.h"
@@ -212,4 +217,142 @@ Test(threads, python_threading_tcp_server_serves_1000_clients, .timeout = TIMEOU
 Test(threads, deferred_cancellation_and_cleanup_same_as_native, .timeout = TIMEOUT)
 {
     assert_same((const char *const[]){"threads_cancel", NULL}, 0);
+}
+
+/* ---- a real program with 43 KB of TLS: haproxy, nbthread 4 -------------- */
+
+#define HAPROXY "/usr/sbin/haproxy"
+
+static int free_port(void)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert(s >= 0 && bind(s, (struct sockaddr *)&a, sizeof a) == 0 &&
+              getsockname(s, (struct sockaddr *)&a, &len) == 0);
+    close(s);
+    return ntohs(a.sin_port);
+}
+
+static int dial(int port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
+                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0)
+        return s;
+    if (s >= 0)
+        close(s);
+    return -1;
+}
+
+/* Start haproxy (under the shim with preload) and wait until it accepts. */
+static pid_t start_haproxy(int preload, const char *cfg, int port)
+{
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        char *env[] = {NULL, NULL};
+        setpgid(0, 0);
+        if (preload && asprintf(&env[0], "LD_PRELOAD=%s", run_env("GREEN_LIB")) < 0)
+            _exit(126);
+        execle(HAPROXY, "haproxy", "-f", cfg, "-db", "-q", (char *)NULL, env);
+        _exit(127);
+    }
+    for (int i = 0; i < 1000; i++) { /* up to 10 s to start */
+        int s = dial(port);
+        if (s >= 0) {
+            close(s);
+            return pid;
+        }
+        struct timespec ten_ms = {0, 10000000};
+        nanosleep(&ten_ms, NULL);
+    }
+    kill(-pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    cr_assert_fail("haproxy did not listen on port %d", port);
+}
+
+/* 8 requests open at once; returns how many got the configured answer. */
+static int requests(int port)
+{
+    int s[8], ok = 0;
+    static const char req[] = "GET / HTTP/1.0\r\n\r\n";
+    for (int i = 0; i < 8; i++)
+        s[i] = dial(port);
+    for (int i = 0; i < 8; i++)
+        if (s[i] >= 0 && write(s[i], req, sizeof req - 1) != (ssize_t)sizeof req - 1)
+            close(s[i]), s[i] = -1;
+    for (int i = 0; i < 8; i++) {
+        char buf[1024] = "";
+        ssize_t n = 0, r;
+        while (s[i] >= 0 && n < (ssize_t)sizeof buf - 1 &&
+               (r = read(s[i], buf + n, sizeof buf - 1 - n)) > 0)
+            n += r;
+        ok += strstr(buf, "200") && strstr(buf, "hello from haproxy");
+        if (s[i] >= 0)
+            close(s[i]);
+    }
+    return ok;
+}
+
+static int os_threads(pid_t pid)
+{
+    char path[64], line[256];
+    int n = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Threads:", 8))
+            n = atoi(line + 8);
+    if (f)
+        fclose(f);
+    return n;
+}
+
+/* Its thread id and per-thread state live in TLS: before each green
+ * thread had its own, its workers never answered under libgreen. */
+Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
+{
+    if (access(HAPROXY, X_OK) != 0)
+        cr_skip_test(HAPROXY " is not installed (scripts/setup installs haproxy)");
+    int port = free_port();
+    char cfg[] = "/tmp/green-haproxy-XXXXXX";
+    int fd = mkstemp(cfg);
+    cr_assert_geq(fd, 0);
+    dprintf(fd, "global\n  nbthread 4\ndefaults\n  mode http\n  timeout connect 1s\n"
+                "  timeout client 5s\n  timeout server 5s\nfrontend fe\n"
+                "  bind 127.0.0.1:%d\n  http-request return status 200 content-type "
+                "text/plain string \"hello from haproxy\"\n", port);
+    close(fd);
+    for (int preload = 0; preload <= 1; preload++) {
+        pid_t pid = start_haproxy(preload, cfg, port);
+        int ok = 0;
+        for (int round = 0; round < 5; round++)
+            ok += requests(port);
+        int threads = os_threads(pid);
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        cr_expect_eq(ok, 40, "%s: %d of 40 requests answered", preload ? "libgreen" : "native",
+                     ok);
+        if (preload)
+            cr_expect_eq(threads, 1, "haproxy under libgreen runs %d OS threads", threads);
+        else
+            cr_expect_geq(threads, 4, "native haproxy runs %d OS threads", threads);
+    }
+    unlink(cfg);
+/* pthread_join, sigwait, the wait family, sigwaitinfo, sigtimedwait,
+ * sigsuspend and pause are cancellation points. */
+Test(threads, waits_are_cancellation_points_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"wait_cancel", NULL}, 0);
+}
+
+/* Edge semantics of blocking calls: restarts after SA_RESTART, connect
+ * after a timeout, signals held for a thread that blocks them, epoll fd
+ * closed meanwhile, a reset during a write, sigwait with the fd table
+ * full, a listening socket passed on, huge stacks, tryjoin. */
+Test(threads, wait_edges_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"wait_edges", NULL}, 0);
 }

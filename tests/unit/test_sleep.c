@@ -272,3 +272,108 @@ Test(sleep, poll_until_returns_eintr_only_when_interruptible, .timeout = 20)
     cr_assert_eq((int)(intptr_t)join_ok(poller), -ETIMEDOUT, "not interruptible: polls on");
     join_ok(i);
 }
+
+/* ---- green_wait: the wait policy -------------------------------------- */
+
+static int timeout_of(int call)
+{
+    struct green_wait w = {.call = call, .on = GREEN_ON_TIME, .deadline = in_ms(1),
+                           .result = -EALREADY};
+    return green_wait(&w);
+}
+
+Test(policy, each_class_reports_its_timeout_as_the_native_call, .timeout = 20)
+{
+    GREEN_INIT();
+    cr_assert_eq(timeout_of(GREEN_CALL_IO), -EAGAIN, "SO_RCVTIMEO: EAGAIN");
+    cr_assert_eq(timeout_of(GREEN_CALL_CONNECT), -EALREADY, "connect: its own answer");
+    cr_assert_eq(timeout_of(GREEN_CALL_POLL), 0, "poll: 0");
+    cr_assert_eq(timeout_of(GREEN_CALL_SLEEP), 0, "sleep: done");
+    cr_assert_eq(timeout_of(GREEN_CALL_SIGWAIT), -EAGAIN, "sigtimedwait: EAGAIN");
+    cr_assert_eq(timeout_of(GREEN_CALL_SEM), -ETIMEDOUT, "sem_timedwait: ETIMEDOUT");
+    struct green_wait bad = {.call = 999, .on = GREEN_ON_TIME};
+    cr_assert_eq(green_wait(&bad), -EINVAL);
+}
+
+static green_thread *waiter;
+
+static void *interrupt_waiter(void *arg)
+{
+    (void)arg;
+    green_yield();
+    return (void *)(intptr_t)green_interrupt(waiter);
+}
+
+static void *wait_class(void *call)
+{
+    struct green_wait w = {.call = (int)(intptr_t)call, .on = GREEN_ON_TIME,
+                           .deadline = in_ms(5000)};
+    return (void *)(intptr_t)green_wait(&w);
+}
+
+/* An interrupt that is no SA_RESTART handler's: EINTR for the calls that
+ * can fail so, "try again" for those that never do. */
+Test(policy, an_interrupt_is_eintr_or_ignored_by_class, .timeout = 20)
+{
+    GREEN_INIT();
+    static const struct { int call, result; } cases[] = {
+        {GREEN_CALL_IO, -EINTR}, {GREEN_CALL_POLL, -EINTR}, {GREEN_CALL_CHILD, -EINTR},
+        {GREEN_CALL_SIGWAIT_ANY, 1}, {GREEN_CALL_JOIN, 1}, {GREEN_CALL_LOCK, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        waiter = spawn_ok(wait_class, (void *)(intptr_t)cases[i].call);
+        green_thread *k = spawn_ok(interrupt_waiter, NULL);
+        cr_assert_eq((int)(intptr_t)join_ok(waiter), cases[i].result, "class %d", cases[i].call);
+        cr_assert_eq((int)(intptr_t)join_ok(k), 0);
+    }
+}
+
+static int cancel_wanted, released;
+
+static int due(void)
+{
+    return cancel_wanted;
+}
+
+static void act(void)
+{
+    cancel_wanted = 0;
+    green_exit((void *)-1);
+}
+
+static void note_release(void *arg)
+{
+    (void)arg;
+    released++;
+}
+
+static void *cancellable(void *call)
+{
+    struct green_wait w = {.call = (int)(intptr_t)call, .on = GREEN_ON_TIME,
+                           .deadline = in_ms(5000), .release = note_release};
+    return (void *)(intptr_t)green_wait(&w);
+}
+
+/* green_cancel interrupts only a cancellation point; there the release
+ * runs, then the hook ends the thread. A lock wait is not disturbed. */
+Test(policy, cancel_ends_a_cancellation_point_only, .timeout = 20)
+{
+    GREEN_INIT();
+    green_cancel_hooks(due, act);
+    green_thread *t = spawn_ok(cancellable, (void *)(intptr_t)GREEN_CALL_SLEEP);
+    green_yield();
+    cancel_wanted = 1;
+    cr_assert_eq(green_cancel(t), 0);
+    cr_assert_eq(join_ok(t), (void *)-1, "ended by the hook");
+    cr_assert_eq(released, 1, "release ran first");
+
+    struct green_wait lock = {.call = GREEN_CALL_LOCK, .on = GREEN_ON_TIME,
+                              .deadline = in_ms(30)};
+    t = spawn_ok(cancellable, (void *)(intptr_t)GREEN_CALL_LOCK);
+    green_yield();
+    cr_assert_eq(green_cancel(t), -ESRCH, "a lock wait is no cancellation point");
+    cancel_wanted = 0;
+    cr_assert_eq(green_wait(&lock), -ETIMEDOUT);
+    cr_assert_eq(green_interrupt(t), 0);
+    cr_assert_eq((int)(intptr_t)join_ok(t), 1);
+    green_cancel_hooks(NULL, NULL);
+}
