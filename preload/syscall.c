@@ -33,6 +33,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <unistd.h>
 
 long preload_raw_syscall(long nr, long a, long b, long c, long d, long e, long f)
@@ -293,6 +294,7 @@ static long route_fd(long nr, const long *a)
     case SYS_signalfd4: return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), I(a[3]))) : NONE;
     case SYS_inotify_init: return libc_ret(inotify_init());
     case SYS_inotify_init1: return libc_ret(inotify_init1(I(a[0])));
+    case SYS_getdents64: return libc_ret(getdents64(I(a[0]), P(a[1]), (size_t)a[2]));
     }
     return NONE;
 }
@@ -313,7 +315,7 @@ int preload_sys_blocks(long nr)
     case SYS_shutdown: case SYS_setsockopt: case SYS_getsockopt: case SYS_pipe: case SYS_pipe2:
     case SYS_epoll_create: case SYS_epoll_create1: case SYS_eventfd: case SYS_eventfd2:
     case SYS_timerfd_create: case SYS_signalfd: case SYS_signalfd4: case SYS_inotify_init:
-    case SYS_inotify_init1:
+    case SYS_inotify_init1: case SYS_getdents64:
         return -1;
     }
     return 0;
