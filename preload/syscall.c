@@ -110,15 +110,16 @@ static long futex_wake(uint32_t *word, int op, int n, uint32_t bitset)
 static long futex_requeue(uint32_t *word, int op, int n, long nmove, uint32_t *word2,
                           uint32_t val3)
 {
-    int cmd = op & FUTEX_CMD_MASK;
     /* The kernel checks both words and, for CMP_REQUEUE, val3. */
     long r = preload_raw_syscall(SYS_futex, (long)word, op, 0, 0, (long)word2, val3);
     if (r < 0)
         return r;
-    int moved = green_futex_requeue(word, n, word2, (int)(nmove > INT_MAX ? INT_MAX : nmove));
-    (void)cmd;
-    r = preload_raw_syscall(SYS_futex, (long)word, op, n, nmove, (long)word2, val3);
-    return moved + (r > 0 ? r : 0);
+    int wake = n < 0 ? 0 : n, move = nmove < 0 ? 0 : nmove > INT_MAX ? INT_MAX : (int)nmove;
+    int done = green_futex_requeue(word, wake, word2, move); /* wakes first, then moves */
+    int woken = done < wake ? done : wake;
+    r = preload_raw_syscall(SYS_futex, (long)word, op, wake - woken, move - (done - woken),
+                            (long)word2, val3);
+    return done + (r > 0 ? r : 0);
 }
 
 static long futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
