@@ -72,7 +72,7 @@ __thread int preload_in_handler __attribute__((tls_model("initial-exec")));
 /* Where a clone, fork or vfork resumes after the gadget's system call. */
 __thread uintptr_t preload_sud_resume __attribute__((tls_model("initial-exec")));
 
-static int active;
+static int active, armed;
 static uintptr_t text_lo, text_hi;
 static struct sigaction prog_sigsys; /* the program's own SIGSYS action */
 
@@ -252,11 +252,11 @@ static int arm(void)
 
 static void fork_child(void)
 {
-    if (active && !arm())
-        active = 0; /* cannot happen: the parent had it */
+    if (armed && !arm())
+        armed = 0; /* cannot happen: the parent had it */
 }
 
-/* Why the net is off, or NULL when it can go on. */
+/* Why the net cannot go on, or NULL. */
 static const char *refused(void)
 {
     const char *env = getenv("GREEN_SYSCALL_NET");
@@ -267,7 +267,13 @@ static const char *refused(void)
         return "under valgrind";
 #endif
     dl_iterate_phdr(find_text, NULL);
-    return text_hi ? NULL : "libgreen's code not found";
+    if (!text_hi)
+        return "libgreen's code not found";
+    /* Turning it off is a no-op where the kernel knows the call. */
+    if (preload_raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0,
+                            0, 0) < 0)
+        return "no Syscall User Dispatch in this kernel (Linux 5.11 or later)";
+    return NULL;
 }
 
 int preload_sud_start(void)
@@ -282,13 +288,8 @@ int preload_sud_start(void)
     struct ksigaction ka = {.handler = on_sigsys,
                             .flags = SA_SIGINFO | SA_RESTORER | SA_NODEFER | SA_RESTART,
                             .restorer = preload_sud_sigreturn};
-    struct ksigaction old;
-    if (preload_raw_syscall(SYS_rt_sigaction, SIGSYS, (long)&ka, (long)&old, 8, 0, 0) < 0)
-        return 0;
-    real_gate();
-    if (!arm()) {
-        preload_raw_syscall(SYS_rt_sigaction, SIGSYS, (long)&old, 0, 8, 0, 0);
-        green_net_state(0, "no Syscall User Dispatch in this kernel (Linux 5.11 or later)");
+    if (preload_raw_syscall(SYS_rt_sigaction, SIGSYS, (long)&ka, 0, 8, 0, 0) < 0) {
+        green_net_state(0, "cannot handle SIGSYS");
         return 0;
     }
     prog_sigsys.sa_handler = SIG_DFL;
@@ -297,11 +298,28 @@ int preload_sud_start(void)
     uint64_t sys = 1ull << (SIGSYS - 1);
     preload_raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&sys, 0, 8, 0, 0);
     green_signal_keep(SIGSYS);
+    real_gate();
     pthread_atfork(NULL, NULL, fork_child);
+    green_net_state(0, "ready, armed when a second thread starts");
+    return 1;
+}
+
+/* While one thread runs, nothing can wait green and the net would only
+ * cost: the kernel takes its slow path for every system call of a
+ * thread with Syscall User Dispatch on. So it is armed at the first
+ * pthread_create, on the scheduler's OS thread, and stays armed. */
+void preload_sud_arm(void)
+{
+    if (!active || armed || !green_self())
+        return;
+    if (!arm()) {
+        green_net_state(0, "the kernel refused Syscall User Dispatch");
+        return;
+    }
+    armed = 1;
     green_net_state(1, NULL);
     preload_sud_sel = green_net_selector();
     *preload_sud_sel = SEL_BLOCK;
-    return 1;
 }
 
 int preload_sud_active(void)

@@ -75,10 +75,12 @@ static inline void preload_gate_close(unsigned char *opened)
  * green wait (which would switch inside the handler). */
 extern __thread int preload_in_handler __attribute__((tls_model("initial-exec")));
 
-/* Turn the net on for the calling OS thread (the scheduler's, at the end
+/* Ready the net for the calling OS thread (the scheduler's, at the end
  * of initialisation) unless GREEN_SYSCALL_NET=0 or the kernel lacks it.
- * Returns 1 when on. */
+ * Returns 1 when ready. */
 int preload_sud_start(void);
+/* Arm it (a second green thread now exists); idempotent and cheap. */
+void preload_sud_arm(void);
 /* 1 when the net is on in this process (for reports). */
 int preload_sud_active(void);
 
