@@ -17,11 +17,12 @@
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 
-/* The record of fd when this thread may touch it and knows fd. */
+/* The record of fd when this thread may touch it. Its kind may not be
+ * known yet (open learns it at the first call that could wait): the
+ * program's O_NONBLOCK is recorded all the same, adopt keeps it. */
 static struct green_fdinfo *known(int fd)
 {
-    struct green_fdinfo *fi = green_self() ? green_fd_info(fd) : NULL;
-    return fi && fi->kind != GREEN_FD_UNKNOWN ? fi : NULL;
+    return green_self() ? green_fd_info(fd) : NULL;
 }
 
 /* F_SETFL keeps libgreen's hidden O_NONBLOCK and records the program's. */
@@ -95,10 +96,15 @@ PRELOAD_EXPORT int ioctl(int fd, unsigned long req, ...)
 
 /* ---- calls that make fds --------------------------------------------- */
 
+static int made_as(int fd, int kind, int nonblock, int flags)
+{
+    fd_new(fd, kind, nonblock != 0, flags);
+    return fd;
+}
+
 static int made(int fd, int kind, int nonblock)
 {
-    fd_new(fd, kind, nonblock != 0, 0);
-    return fd;
+    return made_as(fd, kind, nonblock, 0);
 }
 
 static mode_t mode_arg(int flags, va_list ap)
@@ -175,14 +181,14 @@ PRELOAD_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 PRELOAD_EXPORT int inotify_init(void)
 {
     preload_ensure();
-    return made(real_inotify_init(), GREEN_FD_OTHER, 0);
+    return made_as(real_inotify_init(), GREEN_FD_OTHER, 0, FDI_EVQUEUE);
 }
 
 /* Never waits; records IN_NONBLOCK. */
 PRELOAD_EXPORT int inotify_init1(int flags)
 {
     preload_ensure();
-    return made(real_inotify_init1(flags), GREEN_FD_OTHER, flags & IN_NONBLOCK);
+    return made_as(real_inotify_init1(flags), GREEN_FD_OTHER, flags & IN_NONBLOCK, FDI_EVQUEUE);
 }
 
 /* The core's own epoll fd goes high, out of the program's way. */

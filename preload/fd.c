@@ -19,10 +19,12 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* ---- records ----------------------------------------------------------- */
@@ -66,6 +68,19 @@ static int kind_of(mode_t m)
     return GREEN_FD_OTHER;
 }
 
+/* An event queue among the anonymous fds (their link reads
+ * "anon_inode:inotify", "anon_inode:[fanotify]"). */
+static bool is_evqueue(int fd)
+{
+    char path[40], link[32];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(path, link, sizeof link - 1);
+    if (n <= 0)
+        return false;
+    link[n] = 0;
+    return strstr(link, "notify") != NULL;
+}
+
 /* A fd no interposer saw made: learn it from the kernel, once. */
 static int adopt(int fd, struct green_fdinfo *fi)
 {
@@ -73,6 +88,8 @@ static int adopt(int fd, struct green_fdinfo *fi)
     if (real_fstat(fd, &st) < 0)
         return -1;
     fi->kind = (unsigned char)kind_of(st.st_mode);
+    if (fi->kind == GREEN_FD_OTHER && !(fi->flags & FDI_MADE) && is_evqueue(fd))
+        fi->flags |= FDI_EVQUEUE;
     if (fi->kind == GREEN_FD_SOCKET && !(fi->flags & FDI_MADE)) {
         int type = 0;
         socklen_t len = sizeof type;
@@ -207,6 +224,8 @@ int fd_copyin(void *dst, const void *src, size_t n)
     struct iovec remote = {.iov_base = (void *)src, .iov_len = n};
     if (n == 0)
         return 0;
+    if (!src)
+        return -EFAULT;
     int saved = errno;
     ssize_t r = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
     int e = r < 0 ? errno : 0;
@@ -218,6 +237,23 @@ int fd_copyin(void *dst, const void *src, size_t n)
         return 0;
     }
     return -EFAULT;
+}
+
+/* The program's memory at dst is probed page by page by reading it
+ * (fd_copyin), then written: a write through process_vm_writev would be
+ * invisible to valgrind. A read-only dst still faults. */
+int fd_copyout(void *dst, const void *src, size_t n)
+{
+    char probe;
+    if (n == 0)
+        return 0;
+    for (size_t off = 0; off < n; off += 4096)
+        if (fd_copyin(&probe, (char *)dst + off, 1) < 0)
+            return -EFAULT;
+    if (fd_copyin(&probe, (char *)dst + n - 1, 1) < 0)
+        return -EFAULT;
+    memcpy(dst, src, n);
+    return 0;
 }
 
 size_t iov_total(const struct iovec *iov, int cnt)
@@ -287,8 +323,9 @@ int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline
     return green_wait(&w);
 }
 
-/* Where the kernel has no non-blocking form (ttys, some devices): wait
- * until ready, then make the call as the program did. */
+/* Where the kernel has no non-blocking form and no twin can be made
+ * (ttys, devices, inotify): wait until ready, then make the call as the
+ * program did (see LIMITS in libgreen.7). */
 GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *fi)
 {
     if (!fd_nonblock(io->fd, fi)) {
@@ -300,6 +337,67 @@ GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *
     return io->call(io, false);
 }
 
+/* A FIFO opened with open() refuses RWF_NOWAIT. Opened again through
+ * /proc with O_NONBLOCK, it gives a description of the same pipe that
+ * only this attempt uses: the program's call made on it cannot block,
+ * and nobody sees its flags. It exists only while the attempt runs, which
+ * never yields, so it cannot change who counts as a reader or writer of
+ * the FIFO for anybody else (nor be inherited by a fork). A write end
+ * with no reader cannot be opened so (ENXIO): the program's own write
+ * then fails at once with EPIPE. IO_NOFORM when no twin can be made. */
+static ssize_t twin_call(struct io *io)
+{
+    char path[40];
+    int fl = real_fcntl(io->fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    snprintf(path, sizeof path, "/proc/self/fd/%d", io->fd);
+    int twin = (int)syscall(SYS_openat, AT_FDCWD, path,
+                            (fl & O_ACCMODE) | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (twin < 0)
+        return errno == ENXIO && (fl & O_ACCMODE) == O_WRONLY ? io->call(io, false) : IO_NOFORM;
+    int fd = io->fd;
+    io->fd = twin;
+    ssize_t r = io->call(io, false);
+    io->fd = fd;
+    syscall(SYS_close, twin);
+    return r;
+}
+
+/* One attempt that cannot block: the call's non-blocking form, or the
+ * twin of a FIFO. IO_NOFORM when there is neither. */
+static ssize_t attempt(struct io *io, struct green_fdinfo *fi)
+{
+    if (!(fi->flags & FDI_NOFORM)) {
+        ssize_t r = io->call(io, true);
+        if (r != IO_NOFORM)
+            return r;
+        fi->flags |= FDI_NOFORM;
+    }
+    return fi->kind == GREEN_FD_PIPE ? twin_call(io) : IO_NOFORM;
+}
+
+/* read and write of nothing: the kernel answers at once (0, or the fd's
+ * own size check, EINVAL for eventfd, timerfd, signalfd) where the
+ * per-call forms say 0 early (preadv2) or ask the protocol (recv): make
+ * it as the program did. Except a socket written, whose protocol may
+ * wait for room (send's form is exact there), and an event queue read,
+ * which waits for an event before it checks the count. */
+static bool nothing_now(const struct io *io, const struct green_fdinfo *fi)
+{
+    if (fi->kind == GREEN_FD_SOCKET)
+        return io->events == GREEN_IN;
+    return !(fi->flags & FDI_EVQUEUE) || io->events != GREEN_IN;
+}
+
+/* The result of a last call, as io_loop returns it. */
+static ssize_t last(struct io *io, ssize_t r)
+{
+    if (r > 0)
+        progress(io, (size_t)r);
+    return r > 0 ? 0 : r;
+}
+
 /* A socket error is there (a reset): the blocking call ends with what it
  * moved, and leaves the error to the next call, as the kernel does; an
  * attempt would consume it. */
@@ -309,28 +407,31 @@ static bool sock_error(const struct io *io)
     return io->kind == GREEN_FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
+/* Every result of an attempt other than EAGAIN is the call's own: it is
+ * returned as it is (a count goes on only where the blocking call takes
+ * all). EAGAIN waits, unless the program asked for it. */
 GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
 {
     int64_t deadline = 0;
+    if (io->rw && !io->total && nothing_now(io, fi))
+        return last(io, io->call(io, false));
+    if (io->rw && !io->total && io->events == GREEN_IN)
+        return last(io, ready_then_call(io, fi)); /* an event queue */
     for (;;) {
         if (io->done && sock_error(io))
             return 0;
-        ssize_t r = io->call(io, true);
+        ssize_t r = attempt(io, fi);
         if (r > 0 && progress(io, (size_t)r) && !fd_nonblock(io->fd, fi))
             continue;
         if (r >= 0)
             return 0;
-        if (r == -EOPNOTSUPP) {
-            r = ready_then_call(io, fi);
-            return r > 0 ? (progress(io, (size_t)r), 0) : r;
-        }
+        if (r == IO_NOFORM)
+            return last(io, ready_then_call(io, fi));
         if (r != -EAGAIN || fd_nonblock(io->fd, fi))
             return r;
         int w = fd_wait(io->fd, io->events, fi, &deadline, &io->owned);
-        if (w == -EPERM) {
-            r = io->call(io, false);
-            return r > 0 ? (progress(io, (size_t)r), 0) : r;
-        }
+        if (w == -EPERM)
+            return last(io, io->call(io, false));
         if (w < 0)
             return w;
     }

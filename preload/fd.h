@@ -10,7 +10,12 @@
  *
  * io_run is the one waiting loop of every read, write, send and recv:
  * the call's own attempt function is made in its non-blocking form, and
- * on EAGAIN the green thread waits for the fd and tries again. */
+ * on EAGAIN the green thread waits for the fd and tries again. Every
+ * other result is the call's own and is returned as it is. A fd whose
+ * kernel refuses the non-blocking form (IO_NOFORM, remembered as
+ * FDI_NOFORM) gets one in io_run when it is a FIFO (a private
+ * O_NONBLOCK reopen per attempt), else waits until ready and makes the
+ * call. */
 #ifndef GREEN_PRELOAD_FD_H
 #define GREEN_PRELOAD_FD_H
 
@@ -24,6 +29,9 @@
 #define FDI_SHARED 1  /* re-read flags and timeouts from the kernel */
 #define FDI_STREAM 2  /* a SOCK_STREAM socket: blocking calls take all */
 #define FDI_MADE 4    /* made by an interposer: nonblock is exact */
+#define FDI_NOFORM 8  /* RWF_NOWAIT refused: no per-call non-blocking form */
+#define FDI_EVQUEUE 16 /* inotify, fanotify: a read waits for an event
+                          before it looks at its count */
 
 /* The record of fd, adopted when unknown; NULL for a bad fd (the real
  * call then gives the native error) or one the table cannot hold.
@@ -77,8 +85,21 @@ GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct green_f
 
 struct io;
 /* One attempt of the call: nowait selects its non-blocking form (else
- * the call as the program made it). Returns >= 0 or -errno. */
+ * the call as the program made it). Returns >= 0 or -errno, or
+ * IO_NOFORM when the kernel refused the non-blocking form itself (see
+ * io_nowait_err). */
 typedef ssize_t io_fn(struct io *io, bool nowait);
+
+/* Not an errno: the fd has no per-call non-blocking form. */
+#define IO_NOFORM ((ssize_t)-0x10000)
+
+/* The result of a failed RWF_NOWAIT attempt: EOPNOTSUPP means that the
+ * fd has no such form, unless the program's own flags (prog_flags, for
+ * preadv2 and pwritev2) may be what the kernel refused. */
+static inline ssize_t io_nowait_err(int e, int prog_flags)
+{
+    return e == EOPNOTSUPP && !prog_flags ? IO_NOFORM : -e;
+}
 
 struct io {
     int fd;
@@ -89,6 +110,8 @@ struct io {
                       a short count (stream writes, MSG_WAITALL) */
     bool socket_only; /* fails with ENOTSOCK on other fds (send, recv) */
     bool all_if_stream; /* all, but only on a SOCK_STREAM socket (MSG_WAITALL) */
+    bool rw;       /* read or write: for a count of 0 the kernel answers
+                      differently from the per-call form (see io_loop) */
     size_t total;  /* bytes (or messages) the call asks for */
     size_t done;   /* taken so far; attempts continue from there */
     /* the call's arguments, as its attempt function needs them */
@@ -120,5 +143,7 @@ PRELOAD_HIDDEN size_t iov_total(const struct iovec *iov, int cnt);
 /* Copy n bytes from the program's src into dst without faulting in the
  * shim: 0, or -EFAULT when src is not readable. */
 PRELOAD_HIDDEN int fd_copyin(void *dst, const void *src, size_t n);
+/* The other way: n bytes of src into the program's dst; 0 or -EFAULT. */
+PRELOAD_HIDDEN int fd_copyout(void *dst, const void *src, size_t n);
 
 #endif

@@ -81,12 +81,14 @@ static size_t iov_total(const struct iovec *iov, int cnt)
 
 ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
-    size_t want = iov_total(iov, cnt), done = 0;
+    size_t want = SIZE_MAX, done = 0; /* summed once the kernel read iov */
     struct iovec tmp[cnt > 0 && cnt <= IOV_MAX ? cnt : 1];
     const struct iovec *v = iov;
     int n = cnt;
     for (;;) {
         ssize_t r = real_preadv2(fd, v, n, off < 0 ? -1 : off + (off_t)done, RWF_NOWAIT);
+        if (r > 0 && want == SIZE_MAX)
+            want = iov_total(iov, cnt);
         if (r > 0 && (done += (size_t)r) < want && cnt <= IOV_MAX) {
             n = iov_skip(iov, cnt, done, tmp);
             v = tmp;

@@ -38,29 +38,37 @@ static ssize_t as_called(struct io *io, bool out)
 
 static ssize_t vread_call(struct io *io, bool nowait)
 {
-    ssize_t r = nowait ? real_preadv2(io->fd, io->iov, io->cnt, io->off, io->flags | RWF_NOWAIT)
-                       : as_called(io, false);
-    return r < 0 ? -errno : r;
+    if (!nowait) {
+        ssize_t r = as_called(io, false);
+        return r < 0 ? -errno : r;
+    }
+    ssize_t r = real_preadv2(io->fd, io->iov, io->cnt, io->off, io->flags | RWF_NOWAIT);
+    return r < 0 ? io_nowait_err(errno, io->flags) : r;
 }
 
 /* Later attempts of a write go on after what was written. */
 static ssize_t vwrite_call(struct io *io, bool nowait)
 {
     off_t off = io->off < 0 ? io->off : io->off + (off_t)io->done;
-    ssize_t r = nowait ? real_pwritev2(io->fd, io->iov, io->cnt, off, io->flags | RWF_NOWAIT)
-                       : as_called(io, true);
-    return r < 0 ? -errno : r;
+    if (!nowait) {
+        ssize_t r = as_called(io, true);
+        return r < 0 ? -errno : r;
+    }
+    ssize_t r = real_pwritev2(io->fd, io->iov, io->cnt, off, io->flags | RWF_NOWAIT);
+    return r < 0 ? io_nowait_err(errno, io->flags) : r;
 }
 
 /* Passes through off green threads, when nobody else could run, with a
- * negative offset where none is allowed and with RWF_NOWAIT; otherwise
- * reads without blocking, waiting green while nothing is there. */
+ * negative offset where none is allowed, with RWF_NOWAIT and for a pread
+ * of nothing (positional, so never on a fd that waits; the kernel's
+ * pread reaches the file, EISDIR on a directory, where preadv2 says 0);
+ * otherwise reads without blocking, waiting green while nothing is there. */
 static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int flags, enum how how)
 {
     struct io io = {.fd = fd, .events = GREEN_IN, .call = vread_call, .iov = (struct iovec *)iov,
                     .cnt = cnt, .off = off, .flags = flags, .b = (void *)(intptr_t)how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
-        !preload_should_wait())
+        (how == PREAD && !iov->iov_len) || !preload_should_wait())
         return as_called(&io, false);
     struct green_fdinfo *fi = fd_get(fd);
     if (fi && fi->kind == GREEN_FD_FILE && !flags) /* page cache first, else a helper */

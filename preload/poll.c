@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
@@ -31,7 +32,9 @@ struct pw {
     int nfds;
     void *a, *b;
     const sigset_t *mask;
-    fd_set *set[3], copy[3];
+    fd_set *set[3];
+    unsigned long *copy[3]; /* in own_sets, or allocated beyond FD_SETSIZE */
+    fd_set own_sets[3];
     bool has_dup;    /* epoll: waits on dup, a copy of the epoll fd */
     int dup;
 };
@@ -52,16 +55,22 @@ static int add(struct pw *p, size_t cap, int fd, int events)
     return 0;
 }
 
-/* A cancellation ends the thread: let go of the fds array first. */
-static void release(void *arg)
+static void pw_free(struct pw *p)
 {
-    struct pw *p = arg;
     if (p->fds != p->local)
         free(p->fds);
+    if (p->copy[0] && p->copy[0] != (unsigned long *)p->own_sets)
+        free(p->copy[0]);
     if (p->has_dup) {
         green_fd_close(p->dup);
         real_close(p->dup);
     }
+}
+
+/* A cancellation ends the thread: let go of the arrays first. */
+static void release(void *arg)
+{
+    pw_free(arg);
 }
 
 /* Ask the kernel until something is ready or deadline passes, waiting
@@ -79,7 +88,7 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
         if ((r = green_wait(&w)) < 0)
             break;
     }
-    release(p);
+    pw_free(p);
     return r;
 }
 
@@ -174,7 +183,7 @@ static int select_check(struct pw *p)
 {
     for (int i = 0; i < 3 && p->fds; i++)
         if (p->set[i])
-            memcpy(p->set[i], &p->copy[i], set_bytes(p->nfds));
+            memcpy(p->set[i], p->copy[i], set_bytes(p->nfds));
     return ret(real_pselect(p->nfds, p->set[0], p->set[1], p->set[2], &zero_ts, p->mask));
 }
 
@@ -184,9 +193,9 @@ static int select_build(struct pw *p)
     for (int fd = 0; fd < p->nfds; fd++) {
         int e = 0;
         for (int i = 0; i < 3; i++)
-            if (p->set[i] && FD_ISSET(fd, &p->copy[i]))
+            if (p->set[i] && (p->copy[i][fd / 64] >> (fd % 64) & 1))
                 e |= ev[i];
-        if (e && add(p, FD_SETSIZE, fd, e) < 0)
+        if (e && add(p, (size_t)p->nfds, fd, e) < 0)
             return -ENOMEM;
     }
     if (!p->fds)
@@ -194,26 +203,39 @@ static int select_build(struct pw *p)
     return 0;
 }
 
-/* The sets copied before the first round, or -EFAULT. */
+/* The sets copied before the first round (beyond FD_SETSIZE, which the
+ * kernel allows up to the fd limit, into memory of their own), or
+ * -EFAULT, -ENOMEM. */
 GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const sigset_t *mask)
 {
+    struct rlimit rl;
+    if (n > FD_SETSIZE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n)
+        n = rl.rlim_cur > FD_SETSIZE ? (int)rl.rlim_cur : FD_SETSIZE; /* the kernel's clamp */
     struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask};
+    size_t bytes = set_bytes(n);
+    unsigned long *mem = (unsigned long *)p.own_sets;
+    if (n > FD_SETSIZE && !(mem = malloc(3 * bytes)))
+        return -ENOMEM;
     for (int i = 0; i < 3; i++) {
         p.set[i] = sets[i];
-        if (sets[i] && fd_copyin(&p.copy[i], sets[i], set_bytes(n)) < 0)
+        p.copy[i] = (unsigned long *)((char *)mem + i * (n > FD_SETSIZE ? bytes : sizeof(fd_set)));
+        if (sets[i] && fd_copyin(p.copy[i], sets[i], bytes) < 0) {
+            pw_free(&p);
             return -EFAULT;
+        }
     }
     return pw_run(&p, deadline);
 }
 
 /* Passes through off green threads, when nobody else could run, with a
- * zero timeout, for nfds beyond FD_SETSIZE or below 0, and for sets or a
- * timeout libgreen cannot read (all as natively); otherwise waits green.
+ * zero timeout, for nfds below 0, and for sets or a timeout libgreen
+ * cannot read (all as natively); otherwise waits green, nfds beyond
+ * FD_SETSIZE included (the kernel takes up to the fd limit).
  * The timeout is updated with the time left, as Linux does. */
 PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
     struct timeval t;
-    if (n < 0 || n > FD_SETSIZE || !preload_should_wait() ||
+    if (n < 0 || !preload_should_wait() ||
         (tv && (fd_copyin(&t, tv, sizeof t) < 0 || t.tv_sec < 0 || t.tv_usec < 0 ||
                 t.tv_usec >= 1000000 || (t.tv_sec == 0 && t.tv_usec == 0))))
         return real_select(n, r, w, e, tv);
@@ -221,7 +243,7 @@ PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval
                           ? INT64_MAX : (int64_t)t.tv_sec * NS_PER_S) : 0;
     int64_t deadline = tv ? preload_deadline_after(ns) : GREEN_NEVER;
     int res = do_select(n, (fd_set *[]){r, w, e}, deadline, NULL);
-    if (res == -EFAULT)
+    if (res == -EFAULT || res == -ENOMEM)
         return real_select(n, r, w, e, tv);
     if (tv && res >= 0) {
         int64_t left = deadline == GREEN_NEVER ? 0 : deadline - green_now();
@@ -237,13 +259,13 @@ PRELOAD_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct 
                            const sigset_t *mask)
 {
     struct timespec t;
-    if (n < 0 || n > FD_SETSIZE || !preload_should_wait() ||
+    if (n < 0 || !preload_should_wait() ||
         (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||
                 (t.tv_sec == 0 && t.tv_nsec == 0))))
         return real_pselect(n, r, w, e, ts, mask);
     int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
     int res = do_select(n, (fd_set *[]){r, w, e}, deadline, mask);
-    if (res == -EFAULT)
+    if (res == -EFAULT || res == -ENOMEM)
         return real_pselect(n, r, w, e, ts, mask);
     return (int)preload_ret(res);
 }

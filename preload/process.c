@@ -26,7 +26,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -93,14 +93,19 @@ static pid_t waitid_pid(idtype_t type, id_t id)
     }
 }
 
+/* The child's siginfo goes to the program's info at the end: -EFAULT
+ * when it cannot be written (the child is reaped all the same, as
+ * natively). */
 GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, int opt)
 {
     for (;;) {
-        info->si_pid = 0;
-        if (real_waitid(type, id, info, opt | WNOHANG) < 0)
-            return -errno;
-        if (info->si_pid)
-            return 0;
+        siginfo_t si = {0};
+        if (real_waitid(type, id, &si, opt | WNOHANG) < 0) {
+            int e = errno; /* the kernel checks info even then */
+            return fd_copyin(&si, info, sizeof si) < 0 ? -EFAULT : -e;
+        }
+        if (si.si_pid)
+            return fd_copyout(info, &si, sizeof si);
         struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER};
         if (type == P_PIDFD)
             w.on = GREEN_ON_FD, w.fd = (int)id, w.events = GREEN_IN;

@@ -22,7 +22,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
 #include "sys.h"
 
 #include <signal.h>
@@ -155,10 +155,16 @@ PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
     if (!preload_green())
         return real_pthread_sigmask(how, set, old);
-    uint64_t b = set ? to_bits(set) : 0, o;
-    int r = green_sigmask(how, set ? &b : NULL, &o);
-    if (r == 0 && old)
-        from_bits(o, old);
+    sigset_t s, o;
+    if (set && fd_copyin(&s, set, sizeof s) < 0)
+        return EFAULT;
+    uint64_t b = set ? to_bits(&s) : 0, ob;
+    int r = green_sigmask(how, set ? &b : NULL, &ob);
+    if (r == 0 && old) {
+        from_bits(ob, &o);
+        if (fd_copyout(old, &o, sizeof o) < 0)
+            return EFAULT; /* the mask changed all the same, as natively */
+    }
     return -r;
 }
 
@@ -217,10 +223,10 @@ PRELOAD_EXPORT int pause(void)
 /* Waits green with the thread's mask set to *set until a handler ran. */
 PRELOAD_EXPORT int sigsuspend(const sigset_t *set)
 {
-    const sigset_t *volatile s = set; /* declared nonnull, yet NULL gets EFAULT */
-    if (!s || !preload_should_wait())
-        return real_sigsuspend(set);
-    uint64_t b = to_bits(set);
+    sigset_t s;
+    if (!preload_should_wait() || fd_copyin(&s, set, sizeof s) < 0)
+        return real_sigsuspend(set); /* EFAULT at once for a bad set */
+    uint64_t b = to_bits(&s);
     return preload_fail(green_signal_wait(&b));
 }
 
@@ -287,7 +293,9 @@ static int take(int fd, const sigset_t *set, siginfo_t *info)
 /* Take one pending signal of set, waiting green on a signalfd until one
  * comes, with call's wait policy; when the fd table is full (EMFILE,
  * ENFILE) the queue is asked every millisecond instead. Returns the
- * signal, -EAGAIN at deadline, -EINTR. */
+ * signal, -EAGAIN at deadline, -EINTR, -EFAULT for a set or info the
+ * program gave and libgreen cannot read or write (the signal is taken
+ * all the same, as natively). */
 GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline,
                                  int call)
 {
@@ -298,11 +306,12 @@ GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t d
                            .events = GREEN_IN, .deadline = deadline, .release = end_wait,
                            .arg = &fd};
     int r;
+    siginfo_t si;
     green_signal_waiting(to_bits(set));
-    while ((r = take(fd, set, info)) == -EAGAIN && (r = green_wait(&w)) > 0)
+    while ((r = take(fd, set, info ? &si : NULL)) == -EAGAIN && (r = green_wait(&w)) > 0)
         ;
     end_wait(&fd);
-    return r;
+    return r > 0 && info && fd_copyout(info, &si, sizeof si) < 0 ? -EFAULT : r;
 }
 
 /* Each waits green for a signal of set (which the caller blocks, as
@@ -328,9 +337,10 @@ PRELOAD_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 
 PRELOAD_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
-    if (!preload_should_wait() || (ts && !preload_ts_valid(ts)))
-        return real_sigtimedwait(set, info, ts);
-    int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(ts)) : GREEN_NEVER;
+    struct timespec t;
+    if (!preload_should_wait() || (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t))))
+        return real_sigtimedwait(set, info, ts); /* EFAULT or EINVAL at once */
+    int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
     int r = wait_set(set, info, deadline, GREEN_CALL_SIGWAIT);
     return r < 0 ? preload_fail(r) : r;
 }

@@ -32,6 +32,11 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 #define SOCK_TYPE_MASK 0xf
 
+/* Flags with which a call never waits: the program's MSG_DONTWAIT, and
+ * MSG_ERRQUEUE, which only reads a socket's error queue (EAGAIN when
+ * empty; polling never says when it fills, POLLERR is not readability). */
+#define NEVER_WAITS (MSG_DONTWAIT | MSG_ERRQUEUE)
+
 static int stream_bit(int type)
 {
     return (type & SOCK_TYPE_MASK) == SOCK_STREAM ? FDI_STREAM : 0;
@@ -237,11 +242,11 @@ static ssize_t recvfrom_call(struct io *io, bool nowait)
 }
 
 /* Passes through off green threads, when nobody else could run and with
- * MSG_DONTWAIT; otherwise waits green while nothing came. */
+ * MSG_DONTWAIT or MSG_ERRQUEUE; otherwise waits green while nothing came. */
 static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockaddr *sa,
                            socklen_t *len)
 {
-    if ((flags & MSG_DONTWAIT) || !preload_should_wait())
+    if ((flags & NEVER_WAITS) || !preload_should_wait())
         return real_recvfrom(fd, buf, n, flags, sa, len);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvfrom_call, .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
@@ -296,7 +301,7 @@ static ssize_t recvmsg_call(struct io *io, bool nowait)
 /* Passes through as recvfrom does; otherwise waits green. */
 PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
-    if ((flags & MSG_DONTWAIT) || !preload_should_wait())
+    if ((flags & NEVER_WAITS) || !preload_should_wait())
         return real_recvmsg(fd, m, flags);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmsg_call, .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
@@ -324,7 +329,7 @@ PRELOAD_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags
                             struct timespec *ts)
 {
     struct timespec t;
-    if ((flags & MSG_DONTWAIT) || !preload_should_wait() || n > INT_MAX ||
+    if ((flags & NEVER_WAITS) || !preload_should_wait() || n > INT_MAX ||
         (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t))))
         return real_recvmmsg(fd, v, n, flags, ts);
     int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;

@@ -118,11 +118,22 @@ struct sp {
     struct green_fdinfo *ifi, *ofi;
 };
 
+/* A socket input an attempt may read: one with data, an error or its
+ * end, or a listening one, which never has data and which the kernel
+ * fails at once (ENOTCONN); on others TCP would wait. */
+static bool sock_in_ready(int fd)
+{
+    int on = 0;
+    socklen_t len = sizeof on;
+    return ready(fd, POLLIN) ||
+           (real_getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on);
+}
+
 /* One attempt that cannot wait: -EAGAIN when it would have. */
 static ssize_t sp_try(struct sp *s)
 {
     size_t n = s->n;
-    if (s->ifi->kind == GREEN_FD_SOCKET && !ready(s->in, POLLIN))
+    if (s->ifi->kind == GREEN_FD_SOCKET && !sock_in_ready(s->in))
         return -EAGAIN;
     if (s->ofi->kind == GREEN_FD_SOCKET && !(n = min_size(n, sock_room(s->out))))
         return -EAGAIN;

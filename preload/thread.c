@@ -14,6 +14,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "fd.h"
 #include "pthr.h"
 #include "sys.h"
 
@@ -264,8 +265,7 @@ PRELOAD_EXPORT int pthread_getname_np(pthread_t t, char *name, size_t len)
     const char *n = green_thread_name(g);
     if (len < 16)
         return ERANGE;
-    strcpy(name, n);
-    return 0;
+    return fd_copyout(name, n, strlen(n) + 1) < 0 ? EFAULT : 0;
 }
 
 /* Describes the green thread's own stack, guard and detach state. */

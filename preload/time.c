@@ -10,7 +10,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
 #include "pthr.h"
 
 #include <unistd.h>
@@ -47,7 +47,8 @@ GREEN_YIELDS static int sleep_until_on(clockid_t c, int64_t target)
     return 0;
 }
 
-/* Sleep for *req on clock c; on -EINTR store what is left in *rem. */
+/* Sleep for *req on clock c; on -EINTR store what is left in the
+ * program's *rem (-EFAULT when it cannot be written, as natively). */
 GREEN_YIELDS static int sleep_for(clockid_t c, const struct timespec *req, struct timespec *rem)
 {
     if (!preload_ts_valid(req))
@@ -56,7 +57,9 @@ GREEN_YIELDS static int sleep_for(clockid_t c, const struct timespec *req, struc
     int r = sleep_until_on(c, target);
     if (r == -EINTR && rem) {
         int64_t left = target - clock_ns(c);
-        *rem = preload_ns_ts(left > 0 ? left : 0);
+        struct timespec ts = preload_ns_ts(left > 0 ? left : 0);
+        if (fd_copyout(rem, &ts, sizeof ts) < 0)
+            return -EFAULT;
     }
     return r;
 }
@@ -69,12 +72,14 @@ GREEN_YIELDS static int sleep_until_ts(clockid_t c, const struct timespec *when)
 }
 
 /* Sleeps green when another green thread could run meanwhile; passes
- * through otherwise, and for a NULL req (the kernel says EFAULT). */
+ * through otherwise, and for a req libgreen cannot read (the kernel says
+ * EFAULT at once). */
 PRELOAD_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-    if (!req || !preload_should_wait())
+    struct timespec t;
+    if (!preload_should_wait() || fd_copyin(&t, req, sizeof t) < 0)
         return real_nanosleep(req, rem);
-    int r = sleep_for(CLOCK_MONOTONIC, req, rem);
+    int r = sleep_for(CLOCK_MONOTONIC, &t, rem);
     return r < 0 ? preload_fail(r) : 0;
 }
 
@@ -84,11 +89,12 @@ PRELOAD_EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
 PRELOAD_EXPORT int clock_nanosleep(clockid_t c, int flags, const struct timespec *req,
                                    struct timespec *rem)
 {
-    if (!req || !green_clock(c) || !preload_should_wait())
+    struct timespec t;
+    if (!green_clock(c) || !preload_should_wait() || fd_copyin(&t, req, sizeof t) < 0)
         return real_clock_nanosleep(c, flags, req, rem);
     if (flags & TIMER_ABSTIME)
-        return -sleep_until_ts(c, req);
-    return -sleep_for(c, req, rem);
+        return -sleep_until_ts(c, &t);
+    return -sleep_for(c, &t, rem);
 }
 
 /* Sleeps green (see nanosleep). Returns the whole seconds left when a

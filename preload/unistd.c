@@ -6,12 +6,13 @@
  * interposer sees) share it. Each call is first made in a per-call
  * non-blocking form instead: preadv2/pwritev2 with RWF_NOWAIT and offset
  * -1 (the current position, as read and write use) works on pipes,
- * sockets, FIFOs and regular files. On EAGAIN the thread waits green for
+ * sockets and regular files. On EAGAIN the thread waits green for
  * the fd and retries, unless the program set O_NONBLOCK itself (then it
  * gets EAGAIN, as natively) or the fd is a file or block device, which
  * polling cannot wait for (then the real call is made). Where the kernel
- * has no non-blocking form (ttys, some devices: EOPNOTSUPP) the thread
- * waits for readiness, then makes the real call.
+ * has no non-blocking form (FIFOs opened with open(), ttys, some devices:
+ * EOPNOTSUPP) io_run finds another (fd.c). A count of 0 is made as the
+ * program made it (see io_loop).
  *
  * read and write check their whole buffer before clamping the count to
  * MAX_RW_COUNT, while preadv2/pwritev2 clamp first and reject counts
@@ -67,9 +68,12 @@ static ssize_t read_call(struct io *io, bool nowait)
     errno = ENOTSOCK;
     if (nowait && io->kind == GREEN_FD_SOCKET)
         r = real_recv(io->fd, io->buf, io->total, MSG_DONTWAIT);
-    if (r < 0 && errno == ENOTSOCK) /* not a socket, or no longer one */
-        r = nowait ? real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)
-                   : real_read(io->fd, io->buf, io->total);
+    if (r >= 0 || errno != ENOTSOCK) /* else not a socket, or no longer one */
+        return r < 0 ? -errno : r;
+    if (!nowait)
+        r = real_read(io->fd, io->buf, io->total);
+    else if ((r = real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
+        return io_nowait_err(errno, 0);
     return r < 0 ? -errno : r;
 }
 
@@ -86,8 +90,8 @@ static ssize_t write_call(struct io *io, bool nowait)
         r = real_write(io->fd, p, n);
     else if (io->kind == GREEN_FD_SOCKET)
         r = real_send(io->fd, p, n, MSG_DONTWAIT | (io->done ? MSG_NOSIGNAL : 0));
-    else
-        r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT);
+    else if ((r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
+        return io_nowait_err(errno, 0);
     return r < 0 ? -errno : r;
 }
 
@@ -101,9 +105,10 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     if (r < 0)
         return preload_fail(r);
     struct green_fdinfo *fi = fd_get(fd);
-    if (fi && fi->kind == GREEN_FD_FILE) /* page cache first, else a helper (file.c) */
+    if (fi && fi->kind == GREEN_FD_FILE && n) /* page cache first, else a helper (file.c) */
         return preload_ret(preload_file_preadv(fd, &(struct iovec){buf, n}, 1, -1));
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n};
+    struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n,
+                    .rw = true};
     return preload_ret(io_run_fi(&io, fi));
 }
 
@@ -133,7 +138,7 @@ PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
     if (r < 0)
         return preload_fail(r);
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = write_call, .buf = (void *)buf,
-                    .total = n > max_rw_count() ? max_rw_count() : n, .all = true};
+                    .total = n > max_rw_count() ? max_rw_count() : n, .all = true, .rw = true};
     return preload_ret(io_run(&io));
 }
 

@@ -19,7 +19,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -179,6 +181,28 @@ static void io_cb(struct ev_loop *loop, ev_io *io, int revents)
         watch(r, io->fd, io->events & ~unclaimed & (EV_READ | EV_WRITE));
 }
 
+/* A regular file of the kernel's own file systems may have readiness of
+ * its own (POLLPRI|POLLERR when a sysfs attribute or a cgroup's events
+ * change, /proc/self/mounts): epoll watches those (and libev treats one
+ * epoll refuses as always ready, as before). */
+static bool pseudo_file(int fd)
+{
+    struct statfs fs;
+    if (fstatfs(fd, &fs) < 0)
+        return false;
+    switch ((unsigned long)fs.f_type) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int classify(struct fdrec *r, int fd)
 {
     /* epoll_ctl on an O_PATH fd fails with EBADF, which libev asserts on. */
@@ -190,7 +214,8 @@ static int classify(struct fdrec *r, int fd)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return -errno;
-    r->kind = S_ISREG(st.st_mode) || S_ISDIR(st.st_mode) ? FD_NOT_POLLABLE : FD_POLLABLE;
+    r->kind = (S_ISREG(st.st_mode) && !pseudo_file(fd)) || S_ISDIR(st.st_mode) ? FD_NOT_POLLABLE
+                                                                                : FD_POLLABLE;
     return 0;
 }
 
@@ -243,10 +268,13 @@ int green_fd_wait_many(const struct green_pollfd *fds, size_t n, int64_t deadlin
             continue; /* poll ignores these */
         r = enlist(fds[k].fd, events, &w[k]);
         queued += r == 0;
+        /* A regular file's readiness never changes: the caller's check
+         * saw it, so it cannot end the wait (POLLPRI never comes). */
+        if (r == -EPERM)
+            r = 0;
     }
-    /* A regular file is always ready; a bad fd is for the caller's own
-     * check to report. */
-    if (r == -EPERM || r == -EBADF)
+    /* A bad fd is for the caller's own check to report. */
+    if (r == -EBADF)
         r = 1;
     if (r == 0 && queued) {
         green__current->wait_fd = (int)n;

@@ -188,9 +188,11 @@ struct green_pollfd {
 
 /* Wait until any of the n fds may be ready (poll, select, epoll_wait of
  * the program: the caller then asks the kernel which, without waiting).
- * Returns > 0 when one may be ready (at once for a regular file or a bad
- * fd, so that the caller's own check reports it), -ETIMEDOUT at deadline,
- * -EINTR, -ENOMEM. With no fd to watch it just sleeps to deadline. */
+ * Returns > 0 when one may be ready (at once for a bad fd, so that the
+ * caller's own check reports it), -ETIMEDOUT at deadline, -EINTR,
+ * -ENOMEM. Regular files and directories, whose readiness never changes,
+ * are left out of the wait; with no fd to watch it just sleeps to
+ * deadline. */
 GREEN_YIELDS GREEN_API int green_fd_wait_many(const struct green_pollfd *fds, size_t n,
                                               int64_t deadline);
 

@@ -60,6 +60,16 @@ SAME(accept_alone)
  * without. */
 SAME(read_intr)
 
+/* Every read, write, recv, send, accept, connect, sendfile, splice, tee,
+ * poll and select on every kind of fd, with zero lengths, the wrong
+ * direction and bad pointers; FIFOs opened with open() read by two
+ * threads and written 1 MiB at once; sleeps and signal waits with bad
+ * pointers (tests/progs/edge_calls.c). */
+Test(io, edge_calls_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"edge_calls", NULL});
+}
+
 /* Natively a read blocked in another thread ignores close; under
  * libgreen it wakes with EBADF, as the issue asks. */
 Test(io, close_wakes_a_waiting_reader_with_ebadf, .timeout = TIMEOUT)

@@ -341,6 +341,8 @@ Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
             cr_expect_geq(threads, 4, "native haproxy runs %d OS threads", threads);
     }
     unlink(cfg);
+}
+
 /* pthread_join, sigwait, the wait family, sigwaitinfo, sigtimedwait,
  * sigsuspend and pause are cancellation points. */
 Test(threads, waits_are_cancellation_points_same_as_native, .timeout = TIMEOUT)
