@@ -82,4 +82,9 @@ extern void (*real_pthread_exit)(void *ret) __attribute__((noreturn));
  * (the pointers then keep their fallbacks). */
 int real_resolve(void);
 
+/* Point every real_* at a gate that lets its system calls through the
+ * safety net (sud.c); call once, on the thread that turns the net on,
+ * before it does. */
+void real_gate(void);
+
 #endif

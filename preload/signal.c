@@ -24,6 +24,7 @@
 #endif
 #include "pthr.h"
 #include "fd.h"
+#include "sys.h"
 
 #include <signal.h>
 #include <string.h>
@@ -59,10 +60,12 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
         prog[sig].sa_handler = SIG_DFL;
         prog[sig].sa_flags &= ~SA_SIGINFO;
     }
+    preload_in_handler++; /* the safety net never waits green in a handler */
     if (a.sa_flags & SA_SIGINFO)
         a.sa_sigaction(sig, si, uc);
     else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
         a.sa_handler(sig);
+    preload_in_handler--;
     int saved = errno;
     green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
     errno = saved;
@@ -72,6 +75,8 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
  * the program's own action back. Fails and succeeds as natively. */
 PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+    if (sig == SIGSYS && preload_sud_active())
+        return preload_sud_sigaction(act, old);
     if (sig < 1 || sig >= NSIGS || is_fault(sig))
         return real_sigaction(sig, act, old);
     struct sigaction mine, prev, was = prog[sig];

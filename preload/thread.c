@@ -16,6 +16,7 @@
 #endif
 #include "fd.h"
 #include "pthr.h"
+#include "sys.h"
 
 #include <sched.h>
 #include <stdint.h>
@@ -139,6 +140,7 @@ PRELOAD_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void
         return r == -ENOMEM ? EAGAIN : -r;
     }
     *green_thread_userdata(g) = p;
+    preload_sud_arm(); /* from now on the safety net may have to wait green */
     inherit_name(g);
     *t = pthr_to_ptid(g);
     return 0;

@@ -59,6 +59,13 @@ static bool ours(const void *pc)
     return (uintptr_t)pc >= text_lo && (uintptr_t)pc < text_hi;
 }
 
+int green_owns_pc(const void *pc)
+{
+    if (!text_hi)
+        dl_iterate_phdr(find_text, NULL);
+    return ours(pc);
+}
+
 static char *stack_top(const green_thread *t)
 {
     if (t->stack.base)
@@ -150,7 +157,7 @@ static const char *const kind_names[W_KINDS] = {
     [W_POLL] = "poll",         [W_MUTEX] = "mutex",        [W_COND] = "condition",
     [W_SEM] = "semaphore",     [W_JOIN] = "join",          [W_RWLOCK_RD] = "rwlock read",
     [W_RWLOCK_WR] = "rwlock write", [W_BARRIER] = "barrier", [W_ONCE] = "once",
-    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",
+    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",   [W_FUTEX] = "futex",
 };
 
 static const char *kind_name(int kind)
@@ -205,6 +212,11 @@ void green_stats_print(int fd)
     out(fd, "libgreen:   deepest stack  %zu KiB used (of %zu KiB)\n", s->deepest / 1024,
         green__s.cfg.stack_size / 1024);
     out(fd, "libgreen:   offloaded      %llu calls\n", (unsigned long long)s->offloaded);
+    if (s->net_on)
+        out(fd, "libgreen:   syscall net    on: %llu calls caught, %llu waited green\n",
+            s->net_caught, s->net_waited);
+    else
+        out(fd, "libgreen:   syscall net    off: %s\n", s->net_why ? s->net_why : "not started");
     out(fd, "libgreen:   %-22s %12s %14s\n", "suspended on", "count", "time blocked");
     for (int k = 0; k < W_KINDS; k++)
         if (s->suspended[k])
@@ -215,6 +227,25 @@ void green_stats_print(int fd)
     for (size_t i = 0; i < s->ncalls; i++)
         out(fd, "libgreen:     %-20s %12llu %12.3f s\n", s->calls[i].name,
             (unsigned long long)s->calls[i].count, (double)s->calls[i].blocked_ns / 1e9);
+}
+
+unsigned char green__net_sel;
+
+unsigned char *green_net_selector(void)
+{
+    return &green__net_sel;
+}
+
+void green_net_state(int on, const char *why)
+{
+    green__stats.net_on = on;
+    green__stats.net_why = why;
+}
+
+void green_net_count(int waited)
+{
+    green__stats.net_caught++;
+    green__stats.net_waited += waited != 0;
 }
 
 /* Count a suspension under the interposed call that made it. */

@@ -449,6 +449,46 @@ GREEN_API int green_spin_unlock(int *lock);
 GREEN_YIELDS GREEN_API int green_once(int *once, void (*fn)(void *), void *arg);
 GREEN_API void green_once_abandon(int *once);
 
+/* ---- futexes ----------------------------------------------------------- *
+ * futex(2) waits of the program (its syscall(SYS_futex) or, through the
+ * safety net, an inline one) as green waits. Any OS thread may wake; a
+ * wake from another OS thread is posted to the scheduler and returns 0
+ * at once. Not covered: PI futexes, futex_waitv, FUTEX_WAKE_OP. */
+
+#define GREEN_FUTEX_SHARED 1 /* not FUTEX_PRIVATE_FLAG: other processes may wake */
+#define GREEN_FUTEX_POLL 2   /* may be woken where libgreen does not see it */
+
+/* Wait green while *word == val until a green_futex_wake with a bitset
+ * meeting bitset, or deadline. The kernel checks word and val first.
+ * With GREEN_FUTEX_SHARED or GREEN_FUTEX_POLL in flags the word is also
+ * re-read every millisecond and a change ends the wait with 0 (a
+ * spurious wake-up, which futex(2) allows). Returns 0 when woken,
+ * -EAGAIN when *word != val, -ETIMEDOUT, -EINTR, -EINVAL (bitset 0 or
+ * a misaligned word), -EFAULT. */
+GREEN_YIELDS GREEN_API int green_futex_wait(const uint32_t *word, uint32_t val, uint32_t bitset,
+                                            int flags, int64_t deadline);
+/* Ready up to n green waiters of word whose bitset meets bitset. Returns
+ * how many (0 from another OS thread, or -ENOMEM when it cannot post). */
+GREEN_API int green_futex_wake(const uint32_t *word, int n, uint32_t bitset);
+/* Wake up to n green waiters of word and move up to nmove more to wait
+ * on word2. Returns how many were woken or moved. */
+GREEN_API int green_futex_requeue(const uint32_t *word, int n, const uint32_t *word2, int nmove);
+
+/* The safety net's Syscall User Dispatch selector byte (0: system calls
+ * pass, 1: those outside libgreen's code trap), for the scheduler's OS
+ * thread; the core lets its own calls through while its loop runs. */
+GREEN_API unsigned char *green_net_selector(void);
+
+/* For the statistics: whether the safety net for unseen system calls is
+ * on, or off and why (a string that lives as long as the process). */
+GREEN_API void green_net_state(int on, const char *why);
+/* Count one system call the net caught; waited != 0 when it was made to
+ * wait green. Scheduler's OS thread only. */
+GREEN_API void green_net_count(int waited);
+
+/* True when pc lies in libgreen's own code. */
+GREEN_API int green_owns_pc(const void *pc);
+
 /* ---- offload, children, fork, signals ---------------------------------- */
 
 /* Run fn(arg) on one of libgreen's helper OS threads while the calling
@@ -510,6 +550,11 @@ GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
  * its sigwait: green_signal_take); -ESRCH when t has exited; -EINVAL.
  * sig 0 only checks. */
 GREEN_API int green_signal_direct(green_thread *t, int sig);
+
+/* Never block sig in the scheduler's real mask, whatever the green
+ * threads block (the safety net's SIGSYS: a trap while it is blocked
+ * kills the process). */
+GREEN_API void green_signal_keep(int sig);
 
 /* Take one signal of set held pending for the caller (see
  * green_signal_direct). Returns it, or 0 when there is none. */

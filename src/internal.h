@@ -17,7 +17,7 @@ enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
 /* What a blocked thread waits on, for reports. */
 enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN,
                  W_RWLOCK_RD, W_RWLOCK_WR, W_BARRIER, W_ONCE,
-                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */ };
+                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */, W_FUTEX };
 
 /* A place in a wait queue. Lives on the waiting thread's stack; every
  * waiter of a thread is unlinked when the thread is woken, so the frame
@@ -142,6 +142,22 @@ static inline void green__tls_switch(green_thread *self, green_thread *next)
     green__current = next;
 }
 
+/* diag.c: the safety net's selector (green_net_selector); the loop lets
+ * its own system calls (libev's epoll_ctl, reading /proc) through. */
+extern unsigned char green__net_sel;
+static inline unsigned char green__net_open(void)
+{
+    unsigned char was = green__net_sel;
+    green__net_sel = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return was;
+}
+static inline void green__net_close(unsigned char was)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    green__net_sel = was;
+}
+
 /* sched.c */
 void green__ready(green_thread *t);
 GREEN_YIELDS void green__schedule(void);
@@ -235,6 +251,9 @@ struct green_stats {
     size_t deepest;              /* most stack used by an exited thread */
     unsigned long long suspended[W_KINDS];
     int64_t blocked_ns[W_KINDS];
+    unsigned long long net_caught, net_waited; /* the safety net (green_net_count) */
+    int net_on;
+    const char *net_why;
     struct green_call_stats calls[48];
     size_t ncalls;
 };

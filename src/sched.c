@@ -148,6 +148,7 @@ static green_thread *runq_pop(void)
 static void poll_loop(int flags)
 {
     int saved_errno = errno;
+    unsigned char net = green__net_open();
     green__in_core = true;
     green__fd_prepare();
     green__s.in_loop = true;
@@ -156,6 +157,7 @@ static void poll_loop(int flags)
     ev_run(green__s.loop, flags);
     green__s.in_loop = false;
     green__in_core = false;
+    green__net_close(net);
     errno = saved_errno;
 }
 
@@ -173,6 +175,7 @@ static void wait_for_events(void)
         errno = saved_errno;
         return;
     }
+    unsigned char net = green__net_open();
     green__in_core = true;
     bool foreign = green__foreign_may_post();
     green__in_core = false;
@@ -182,6 +185,7 @@ static void wait_for_events(void)
     green__fd_prepare();
     green__foreign_wait();
     green__in_core = false;
+    green__net_close(net);
     errno = saved_errno;
 }
 

@@ -47,9 +47,18 @@ static _Atomic uint64_t pending, restarts;
 static _Atomic unsigned long noted_seq[65];
 static ev_async async;
 static uint64_t os_blocked; /* the managed part of the real mask */
+static uint64_t kept; /* never blocked for real (green_signal_keep) */
+
+void green_signal_keep(int sig)
+{
+    if (sig >= 1 && sig <= 64)
+        kept |= BIT(sig);
+}
 
 static int set_os(int how, uint64_t set)
 {
+    if (how != SIG_UNBLOCK)
+        set &= ~kept;
     sigset_t s;
     sigemptyset(&s);
     for (int i = 1; i <= 64; i++)
