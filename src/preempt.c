@@ -58,19 +58,20 @@ struct range {
 static struct range ranges[MAX_RANGES];
 static volatile int nranges;
 static volatile int rescan_wanted;
-/* Valgrind's own signal frames do not take an edited context well, and
- * with a TLS of its own per green thread a diverted switch was seen to
- * lose a thread (tests/progs/tls_threads hung, cause not found yet):
- * then threads are switched at yield points only. */
+/* Valgrind's own signal frames do not take an edited context well: under
+ * it threads are switched at yield points only. */
 static bool no_divert;
 static int64_t last_scan;
 
 /* Objects whose code may hold locks libgreen does not see, or is ours. */
 static bool unsafe_object(const char *path, const struct dl_phdr_info *info)
 {
+    /* The vDSO too: libc and libgreen call its clock_gettime while the
+     * core's state is half updated (green__block reads the clock after
+     * marking the thread blocked). */
     static const char *const names[] = {"libc.so", "ld-linux", "ld64.so", "libpthread.so",
                                         "libdl.so", "librt.so", "libev.so", "libstdc++.so",
-                                        "libgcc_s.so", "libgreen"};
+                                        "libgcc_s.so", "libgreen", "linux-vdso", "linux-gate"};
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -131,7 +132,8 @@ bool green__safe_point(void *ucv)
     ucontext_t *uc = ucv;
     /* On the alternate signal stack, a handler runs (a fault's, say):
      * another thread's signal would reuse that stack from its top. */
-    return green__current && !green__in_core && !green__s.in_loop && !no_divert &&
+    return green__current && green__current->state == T_RUNNING && !green__in_core &&
+           !green__s.in_loop && !no_divert &&
            !(uc->uc_stack.ss_flags & SS_ONSTACK) &&
            green__safe_pc((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]);
 }
@@ -207,7 +209,7 @@ static int make_timers(void)
 int green__slice_init(void)
 {
     bool was = green__in_core;
-    no_divert = RUNNING_ON_VALGRIND || green__tls.on;
+    no_divert = RUNNING_ON_VALGRIND;
     green__in_core = true;
     scan();
     green__in_core = was;
