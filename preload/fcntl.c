@@ -41,6 +41,8 @@ static int do_fcntl(int fd, int cmd, void *arg)
     preload_ensure();
     struct green_fdinfo *fi;
     int r;
+    if (fd_hidden(fd))
+        return preload_fail(-EBADF); /* libgreen's own */
     switch (cmd) {
     case F_GETFL:
         r = real_fcntl(fd, cmd);

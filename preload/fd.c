@@ -197,6 +197,11 @@ bool fd_is_shim(int fd)
     return false;
 }
 
+bool fd_hidden(int fd)
+{
+    return nshim && fd_is_shim(fd) && !fd_core_call();
+}
+
 void fd_shim_drop(int fd)
 {
     for (int i = 0; i < nshim; i++)
@@ -444,6 +449,7 @@ ssize_t io_run(struct io *io)
 
 ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi)
 {
+    green_yield_point();
     if (!fi || fi->kind == GREEN_FD_FILE || (io->socket_only && fi->kind != GREEN_FD_SOCKET))
         return io->call(io, false);
     io->kind = fi->kind;

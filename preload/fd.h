@@ -66,6 +66,8 @@ PRELOAD_HIDDEN bool fd_core_call(void);
  * close-on-exec) and remember it. Returns the new number, or fd. */
 PRELOAD_HIDDEN int fd_shim_adopt(int fd);
 PRELOAD_HIDDEN bool fd_is_shim(int fd);
+/* fd is libgreen's and the caller is the program: it must look closed. */
+PRELOAD_HIDDEN bool fd_hidden(int fd);
 /* fd is being closed by the core: forget it. */
 PRELOAD_HIDDEN void fd_shim_drop(int fd);
 /* The shim fds in [lo, hi], ascending, into out (at most max); count. */

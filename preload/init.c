@@ -12,6 +12,7 @@
 #endif
 #include "preload.h"
 #include "fd.h"
+#include "sys.h"
 
 #include <dlfcn.h>
 #include <fcntl.h>
@@ -81,6 +82,7 @@ static void start(void)
     if (r < 0 && r != -EALREADY)
         refuse("cannot start: %s", strerror(-r));
     preload_main_green = green_self();
+    preload_sud_start();
     static const char *const names[] = {"read", "write", "nanosleep", "pthread_create"};
     for (size_t i = 0; i < sizeof names / sizeof names[0] && !cfg.quiet; i++)
         check_interposer(names[i]);

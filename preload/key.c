@@ -3,16 +3,19 @@
  * Keys are numbered slots of one process-wide table; each carries a
  * sequence number that pthread_key_delete advances, so a value stored
  * under a deleted key reads as NULL when the number is reused (as in
- * glibc). Values live in the caller's struct pthr, in blocks of 32
- * allocated on first use. An OS thread that is not green keeps its values
- * in thread-local storage and gets its destructors run by one real key
- * of glibc's whose own destructor walks them. */
+ * glibc). Values live in the caller's struct pthr: the first 32 inline
+ * (an allocator sets them while it starts, and must not be re-entered),
+ * the others in blocks of 32 allocated on first use. An OS thread that
+ * is not green keeps its values in thread-local storage and gets its
+ * destructors run by one real key of glibc's whose own destructor walks
+ * them. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include "pthr.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static struct {
     unsigned long seq; /* odd: in use */
@@ -55,11 +58,17 @@ PRELOAD_EXPORT int pthread_key_delete(pthread_key_t k)
     return 0;
 }
 
+/* The block of p holding key k; NULL when not allocated yet. */
+static struct key_slot *block_of(struct pthr *p, pthread_key_t k)
+{
+    return k < KEY_BLOCK ? p->first : p->keys[k / KEY_BLOCK];
+}
+
 PRELOAD_EXPORT void *pthread_getspecific(pthread_key_t k)
 {
     if (k >= PTHREAD_KEYS_MAX)
         return NULL;
-    struct key_slot *b = pthr_self()->keys[k / KEY_BLOCK];
+    struct key_slot *b = block_of(pthr_self(), k);
     if (!b || b[k % KEY_BLOCK].seq != key_seq(k))
         return NULL;
     return b[k % KEY_BLOCK].value;
@@ -91,10 +100,10 @@ PRELOAD_EXPORT int pthread_setspecific(pthread_key_t k, const void *value)
     if (!(s & 1))
         return EINVAL;
     struct pthr *p = pthr_self();
-    struct key_slot **b = &p->keys[k / KEY_BLOCK];
-    if (!*b && !(*b = calloc(KEY_BLOCK, sizeof **b)))
+    struct key_slot *b = block_of(p, k);
+    if (!b && !(b = p->keys[k / KEY_BLOCK] = calloc(KEY_BLOCK, sizeof *b)))
         return ENOMEM;
-    (*b)[k % KEY_BLOCK] = (struct key_slot){s, (void *)value};
+    b[k % KEY_BLOCK] = (struct key_slot){s, (void *)value};
     if (!green_self())
         watch_os_thread(p);
     return 0;
@@ -107,7 +116,7 @@ void pthr_run_destructors(struct pthr *p)
     for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
         int again = 0;
         for (pthread_key_t k = 0; k < PTHREAD_KEYS_MAX; k++) {
-            struct key_slot *b = p->keys[k / KEY_BLOCK];
+            struct key_slot *b = block_of(p, k);
             if (!b) {
                 k += KEY_BLOCK - 1;
                 continue;
@@ -128,7 +137,8 @@ void pthr_run_destructors(struct pthr *p)
 
 void pthr_free_keys(struct pthr *p)
 {
-    for (int i = 0; i < KEY_BLOCKS; i++) {
+    memset(p->first, 0, sizeof p->first);
+    for (int i = 1; i < KEY_BLOCKS; i++) {
         free(p->keys[i]);
         p->keys[i] = NULL;
     }

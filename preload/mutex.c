@@ -59,6 +59,7 @@ PRELOAD_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 
 PRELOAD_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
+    green_yield_point();
     if (pthr_mutex_is_glibc(m))
         return real_pthread_mutex_trylock(m);
     return -green_mutex_lock(AS_MUTEX(m), 0);

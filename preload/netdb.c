@@ -23,7 +23,9 @@
 #endif
 #include "preload.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <stdbool.h>
 #include <resolv.h>
 
 struct job {
@@ -62,11 +64,33 @@ static void do_getaddrinfo(void *p)
     done(j);
 }
 
-/* Runs on a helper thread; the caller waits green. */
+/* A host and service glibc parses without asking anyone: no helper. */
+static bool numeric_host(const char *node, int flags)
+{
+    unsigned char a[16];
+    return !node || (flags & AI_NUMERICHOST) || inet_pton(AF_INET, node, a) == 1 ||
+           inet_pton(AF_INET6, node, a) == 1;
+}
+
+static bool numeric_serv(const char *serv, int flags)
+{
+    if (!serv || (flags & AI_NUMERICSERV))
+        return true;
+    const char *s = serv;
+    while (*s >= '0' && *s <= '9')
+        s++;
+    return s != serv && !*s;
+}
+
+/* Runs on a helper thread; the caller waits green. Numeric hosts and
+ * services (no name to look up) and AI_CANONNAME aside, which may ask
+ * for a name, run here. */
 PRELOAD_EXPORT int getaddrinfo(const char *node, const char *serv, const struct addrinfo *hints,
                                struct addrinfo **res)
 {
-    if (!preload_should_wait())
+    int fl = hints ? hints->ai_flags : 0;
+    if (!preload_should_wait() ||
+        (!(fl & AI_CANONNAME) && numeric_host(node, fl) && numeric_serv(serv, fl)))
         return real_getaddrinfo(node, serv, hints, res);
     struct job j = {.a = node, .b = serv, .c = hints, .out = res};
     run(do_getaddrinfo, &j);
@@ -81,11 +105,13 @@ static void do_getnameinfo(void *p)
     done(j);
 }
 
-/* Runs on a helper thread; the caller waits green. */
+/* Runs on a helper thread; the caller waits green. With NI_NUMERICHOST
+ * and NI_NUMERICSERV (or no host or service asked) it runs here. */
 PRELOAD_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char *host,
                                socklen_t hlen, char *serv, socklen_t slen, int fl)
 {
-    if (!preload_should_wait())
+    bool numeric = (!host || (fl & NI_NUMERICHOST)) && (!serv || (fl & NI_NUMERICSERV));
+    if (!preload_should_wait() || numeric)
         return real_getnameinfo(sa, salen, host, hlen, serv, slen, fl);
     struct job j = {.a = sa, .x = salen, .buf = host, .n = hlen, .out = serv, .y = slen, .z = fl};
     run(do_getnameinfo, &j);

@@ -131,6 +131,7 @@ GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
  * green until the kernel reports something or the timeout passes. */
 PRELOAD_EXPORT int poll(struct pollfd *f, nfds_t n, int ms)
 {
+    green_yield_point();
     if (ms == 0 || n > INT_MAX || !preload_should_wait())
         return real_poll(f, n, ms);
     int64_t deadline = ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000);
@@ -151,6 +152,7 @@ PRELOAD_EXPORT int __poll_chk(struct pollfd *f, nfds_t n, int ms, size_t flen)
 PRELOAD_EXPORT int ppoll(struct pollfd *f, nfds_t n, const struct timespec *ts,
                          const sigset_t *mask)
 {
+    green_yield_point();
     struct timespec t;
     if (n > INT_MAX || !preload_should_wait() ||
         (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||
@@ -234,6 +236,7 @@ GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const 
  * The timeout is updated with the time left, as Linux does. */
 PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *tv)
 {
+    green_yield_point();
     struct timeval t;
     if (n < 0 || !preload_should_wait() ||
         (tv && (fd_copyin(&t, tv, sizeof t) < 0 || t.tv_sec < 0 || t.tv_usec < 0 ||
@@ -258,6 +261,7 @@ PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval
 PRELOAD_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *ts,
                            const sigset_t *mask)
 {
+    green_yield_point();
     struct timespec t;
     if (n < 0 || !preload_should_wait() ||
         (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||
@@ -304,6 +308,7 @@ GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_
  * reports events or the timeout passes. */
 PRELOAD_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms)
 {
+    green_yield_point();
     if (ms == 0 || !preload_should_wait())
         return real_epoll_wait(ep, ev, max, ms);
     return do_epoll(ep, ev, max,
@@ -314,6 +319,7 @@ PRELOAD_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms)
 PRELOAD_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
                                const sigset_t *mask)
 {
+    green_yield_point();
     if (ms == 0 || !preload_should_wait())
         return real_epoll_pwait(ep, ev, max, ms, mask);
     return do_epoll(ep, ev, max,
@@ -325,6 +331,7 @@ PRELOAD_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
 PRELOAD_EXPORT int epoll_pwait2(int ep, struct epoll_event *ev, int max, const struct timespec *ts,
                                 const sigset_t *mask)
 {
+    green_yield_point();
     struct timespec t;
     if (!preload_should_wait() ||
         (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t) ||

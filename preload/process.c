@@ -67,6 +67,7 @@ GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage
  * no other green thread could run. */
 PRELOAD_EXPORT pid_t wait4(pid_t pid, int *st, int opt, struct rusage *ru)
 {
+    green_yield_point();
     if ((opt & WNOHANG) || !preload_should_wait())
         return real_wait4(pid, st, opt, ru);
     return (pid_t)preload_ret(wait4_green(pid, st, opt, ru));
@@ -129,6 +130,7 @@ GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, in
  * through as wait4 does, and for a NULL info (the kernel decides). */
 PRELOAD_EXPORT int waitid(idtype_t type, id_t id, siginfo_t *info, int opt)
 {
+    green_yield_point();
     if ((opt & WNOHANG) || !info || !preload_should_wait())
         return real_waitid(type, id, info, opt);
     return (int)preload_ret(waitid_green(type, id, info, opt));

@@ -21,7 +21,10 @@ struct key_slot {
 struct pthr {
     void *(*fn)(void *);
     void *arg;
-    struct key_slot *keys[KEY_BLOCKS]; /* allocated on first use */
+    struct key_slot first[KEY_BLOCK];  /* keys 0-31, inline as glibc's: an
+                                        * allocator may set them while it
+                                        * starts, so no malloc for them */
+    struct key_slot *keys[KEY_BLOCKS]; /* the others, allocated on first use */
     void *cleanup;                     /* innermost registered cleanup buffer */
     int cancel_state;                  /* PTHREAD_CANCEL_ENABLE / DISABLE */
     int cancel_type;                   /* PTHREAD_CANCEL_DEFERRED / ASYNCHRONOUS */

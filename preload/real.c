@@ -16,6 +16,7 @@
 #define _GNU_SOURCE
 #endif
 #include "real.h"
+#include "sys.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -125,6 +126,16 @@ static int sys_close(int fd)
     return (int)syscall(SYS_close, fd);
 }
 
+static pid_t sys_gettid(void)
+{
+    return (pid_t)syscall(SYS_gettid);
+}
+
+static int sys_tgkill(pid_t pid, pid_t tid, int sig)
+{
+    return (int)syscall(SYS_tgkill, pid, tid, sig);
+}
+
 /* ---- trampolines and pointers ----------------------------------------- */
 
 /* real_<name> starts as a trampoline that resolves everything and calls
@@ -147,6 +158,7 @@ REAL_LIB_FUNCS(LAZY_LIB)
     LAZY(ret, name, params, args, return sys_##name args)
 REAL_SYS_FUNCS(LAZY_SYS)
 REAL_IO_FUNCS(LAZY_LIB)
+REAL_OWNFD_FUNCS(LAZY_LIB)
 
 /* The variadic ones take at most one more argument, which glibc reads as
  * a pointer-sized value whatever its type. */
@@ -252,6 +264,7 @@ int real_resolve(void)
     REAL_SYS_FUNCS(RESOLVE)
     RESOLVE(int, fcntl, (int fd, int cmd, ...), (), NULL)
     REAL_IO_FUNCS(RESOLVE)
+    REAL_OWNFD_FUNCS(RESOLVE)
     RESOLVE(int, ioctl, (int fd, unsigned long req, ...), (), NULL)
     RESOLVE(int, open, (const char *path, int fl, ...), (), NULL)
     RESOLVE(int, openat, (int dir, const char *path, int fl, ...), (), NULL)
@@ -265,4 +278,66 @@ int real_resolve(void)
     resolving = 0;
     __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
     return 0;
+}
+
+/* ---- the safety net's gate (sud.c) ----------------------------------------
+ * While the net is on, system calls made outside libgreen's code trap.
+ * libgreen's own calls into libc go through real_*: real_gate() points
+ * each of them at a gate that opens the selector around the libc call,
+ * so they cost two byte stores, not a trap. */
+
+#define GATE(ret, name, params, args, version)              \
+    static ret(*libc_##name) params;                        \
+    static ret gate_##name params                           \
+    {                                                       \
+        PRELOAD_GATE_OPEN;                                  \
+        return libc_##name args;                            \
+    }
+REAL_LIB_FUNCS(GATE)
+REAL_SYS_FUNCS(GATE)
+REAL_IO_FUNCS(GATE)
+REAL_THR_FUNCS(GATE)
+REAL_PROC_FUNCS(GATE)
+#define GATE_VOID(name, params, args)                       \
+    static void(*libc_##name) params;                       \
+    static void gate_##name params                          \
+    {                                                       \
+        PRELOAD_GATE_OPEN;                                  \
+        libc_##name args;                                   \
+    }
+REAL_THR_VOID_FUNCS(GATE_VOID)
+
+#define GATE_VAR(name, params, fixed, last)                 \
+    static int(*libc_##name) params;                        \
+    static int gate_##name params                           \
+    {                                                       \
+        va_list ap;                                         \
+        va_start(ap, last);                                 \
+        void *arg = va_arg(ap, void *);                     \
+        va_end(ap);                                         \
+        PRELOAD_GATE_OPEN;                                  \
+        return libc_##name fixed;                           \
+    }
+GATE_VAR(ioctl, (int fd, unsigned long req, ...), (fd, req, arg), req)
+GATE_VAR(open, (const char *path, int fl, ...), (path, fl, arg), fl)
+GATE_VAR(openat, (int dir, const char *path, int fl, ...), (dir, path, fl, arg), fl)
+GATE_VAR(fcntl, (int fd, int cmd, ...), (fd, cmd, arg), cmd)
+
+void real_gate(void)
+{
+    real_resolve();
+#define SWAP(ret, name, params, args, version)        \
+    libc_##name = LOAD(real_##name);                  \
+    __atomic_store_n(&real_##name, gate_##name, __ATOMIC_RELEASE);
+    REAL_LIB_FUNCS(SWAP)
+    REAL_SYS_FUNCS(SWAP)
+    REAL_IO_FUNCS(SWAP)
+    REAL_THR_FUNCS(SWAP)
+    REAL_PROC_FUNCS(SWAP)
+#define SWAP_VOID(name, params, args) SWAP(void, name, params, args, NULL)
+    REAL_THR_VOID_FUNCS(SWAP_VOID)
+    SWAP(int, ioctl, , , )
+    SWAP(int, open, , , )
+    SWAP(int, openat, , , )
+    SWAP(int, fcntl, , , )
 }

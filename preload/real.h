@@ -60,7 +60,9 @@
     X(int, connect, (int fd, const struct sockaddr *sa, socklen_t len), (fd, sa, len), NULL)      \
     X(int, poll, (struct pollfd * fds, nfds_t n, int ms), (fds, n, ms), NULL)                     \
     X(int, fstat, (int fd, struct stat *st), (fd, st), NULL)                                      \
-    X(int, close, (int fd), (fd), NULL)
+    X(int, close, (int fd), (fd), NULL)                                                           \
+    X(pid_t, gettid, (void), (), NULL)                                                            \
+    X(int, tgkill, (pid_t pid, pid_t tid, int sig), (pid, tid, sig), NULL)
 
 #define REAL_DECLARE(ret, name, params, args, version) extern ret(*real_##name) params;
 REAL_LIB_FUNCS(REAL_DECLARE)
@@ -79,5 +81,10 @@ extern void (*real_pthread_exit)(void *ret) __attribute__((noreturn));
  * or -EDEADLK when called again from inside a resolution on this thread
  * (the pointers then keep their fallbacks). */
 int real_resolve(void);
+
+/* Point every real_* at a gate that lets its system calls through the
+ * safety net (sud.c); call once, on the thread that turns the net on,
+ * before it does. */
+void real_gate(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/epoll.h>
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -81,8 +82,23 @@
     X(int, inotify_init1, (int fl), (fl), NULL)                                                   \
     X(int, creat, (const char *path, mode_t mode), (path, mode), NULL)
 
+/* What lets a program see its fds (libgreen's own are hidden: ownfd.c). */
+struct statx;
+struct __dirstream;
+struct dirent;
+struct dirent64;
+#define REAL_OWNFD_FUNCS(X)                                                                       \
+    X(int, fstatat, (int dir, const char *path, struct stat *st, int fl), (dir, path, st, fl),    \
+      NULL)                                                                                       \
+    X(int, statx, (int dir, const char *path, int fl, unsigned int mask, struct statx *st),       \
+      (dir, path, fl, mask, st), NULL)                                                            \
+    X(struct dirent *, readdir, (struct __dirstream * d), (d), NULL)                              \
+    X(struct dirent64 *, readdir64, (struct __dirstream * d), (d), NULL)                          \
+    X(ssize_t, getdents64, (int fd, void *buf, size_t n), (fd, buf, n), NULL)
+
 #define REAL_DECLARE_IO(ret, name, params, args, version) extern ret(*real_##name) params;
 REAL_IO_FUNCS(REAL_DECLARE_IO)
+REAL_OWNFD_FUNCS(REAL_DECLARE_IO)
 #undef REAL_DECLARE_IO
 
 /* Variadic, so resolved by hand in real.c. */

@@ -117,6 +117,7 @@ PRELOAD_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t *l, clockid_t c,
 
 PRELOAD_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 {
+    green_yield_point();
     if (rw_is_glibc(l))
         return real_pthread_rwlock_tryrdlock(l);
     return -green_rwlock_rdlock(AS_RW(l), 0);
@@ -124,6 +125,7 @@ PRELOAD_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t *l)
 
 PRELOAD_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t *l)
 {
+    green_yield_point();
     if (rw_is_glibc(l))
         return real_pthread_rwlock_trywrlock(l);
     return -green_rwlock_wrlock(AS_RW(l), 0);
@@ -186,6 +188,7 @@ PRELOAD_EXPORT int pthread_spin_lock(pthread_spinlock_t *s)
 
 PRELOAD_EXPORT int pthread_spin_trylock(pthread_spinlock_t *s)
 {
+    green_yield_point();
     return -green_spin_lock((int *)s, 0);
 }
 

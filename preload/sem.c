@@ -85,6 +85,7 @@ PRELOAD_EXPORT int sem_clockwait(sem_t *s, clockid_t c, const struct timespec *a
 
 PRELOAD_EXPORT int sem_trywait(sem_t *s)
 {
+    green_yield_point();
     if (!green_sem_is_green(AS_SEM(s)))
         return real_sem_trywait(s);
     int r = green_sem_wait(AS_SEM(s), 0);

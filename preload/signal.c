@@ -22,7 +22,9 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include "pthr.h"
 #include "fd.h"
+#include "sys.h"
 
 #include <signal.h>
 #include <string.h>
@@ -58,10 +60,12 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
         prog[sig].sa_handler = SIG_DFL;
         prog[sig].sa_flags &= ~SA_SIGINFO;
     }
+    preload_in_handler++; /* the safety net never waits green in a handler */
     if (a.sa_flags & SA_SIGINFO)
         a.sa_sigaction(sig, si, uc);
     else if (a.sa_handler != SIG_DFL && a.sa_handler != SIG_IGN)
         a.sa_handler(sig);
+    preload_in_handler--;
     int saved = errno;
     /* In a vfork child the parent's state is not ours to note in. */
     if (!preload_vforking || syscall(SYS_getpid) == preload_vfork_pid)
@@ -89,6 +93,8 @@ static void report_old(struct sigaction *old, const struct sigaction *prev,
  * parent's) is only read. */
 PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigaction *old)
 {
+    if (sig == SIGSYS && preload_sud_active())
+        return preload_sud_sigaction(act, old);
     if (sig < 1 || sig >= NSIGS || is_fault(sig))
         return real_sigaction(sig, act, old);
     struct sigaction mine, prev, was = prog[sig];
@@ -104,6 +110,7 @@ PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigact
         mine = *act;
         mine.sa_sigaction = wrapper;
         mine.sa_flags |= SA_SIGINFO;
+        sigaddset(&mine.sa_mask, GREEN_SLICE_SIGNAL); /* no preemption inside handlers */
         prog[sig] = *act;
     }
     if (real_sigaction(sig, wrap ? &mine : act, &prev) < 0) {
@@ -204,6 +211,7 @@ static green_thread *green_of(pthread_t t)
  * nothing for a thread that has exited. sig 0 only checks sig. */
 PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 {
+    green_yield_point();
     if (!preload_green())
         return real_pthread_kill(t, sig);
     if (sig < 0 || sig >= NSIGS)
@@ -213,7 +221,20 @@ PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
     int r = green_signal_direct(green_of(t), sig);
     if (r != 0 || sig == 0)
         return r < 0 && r != -ESRCH ? -r : 0;
-    return syscall(SYS_tgkill, getpid(), gettid(), sig) < 0 ? errno : 0;
+    return real_tgkill(getpid(), real_gettid(), sig) < 0 ? errno : 0;
+}
+
+/* A green thread's id (gettid) is not the kernel's: a signal sent to it
+ * is pthread_kill of that thread, so it reaches that thread as natively.
+ * Other ids go to the kernel (which has no thread above PID_MAX_LIMIT:
+ * ESRCH). */
+PRELOAD_EXPORT int tgkill(pid_t pid, pid_t tid, int sig)
+{
+    green_thread *g;
+    if (!preload_green() || pid != getpid() || !(g = green_thread_by_tid(tid)))
+        return real_tgkill(pid, tid, sig);
+    int r = pthread_kill(pthr_to_ptid(g), sig);
+    return r ? preload_fail(-r) : 0;
 }
 
 /* As pthread_kill of the calling thread. */

@@ -16,6 +16,7 @@
 #endif
 #include "fd.h"
 #include "pthr.h"
+#include "sys.h"
 
 #include <sched.h>
 #include <stdint.h>
@@ -139,6 +140,7 @@ PRELOAD_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void
         return r == -ENOMEM ? EAGAIN : -r;
     }
     *green_thread_userdata(g) = p;
+    preload_sud_arm(); /* from now on the safety net may have to wait green */
     inherit_name(g);
     *t = pthr_to_ptid(g);
     return 0;
@@ -237,6 +239,15 @@ PRELOAD_EXPORT pthread_t pthread_self(void)
     return g ? pthr_to_ptid(g) : real_pthread_self();
 }
 
+/* Never waits. Each green thread has an id of its own: main its real
+ * one, the others ids above PID_MAX_LIMIT that name no kernel thread
+ * (green_thread_tid); tgkill takes them (signal.c). */
+PRELOAD_EXPORT pid_t gettid(void)
+{
+    green_thread *g = green_self();
+    return g ? green_thread_tid(g) : real_gettid();
+}
+
 /* Never waits; ids compare as values, whichever kind they name. */
 PRELOAD_EXPORT int pthread_equal(pthread_t a, pthread_t b)
 {
@@ -290,6 +301,7 @@ PRELOAD_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 /* A switch to the other green threads; passes through off green threads. */
 PRELOAD_EXPORT int sched_yield(void)
 {
+    green_yield_point();
     if (!preload_green())
         return real_sched_yield();
     green_yield();

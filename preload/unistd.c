@@ -215,6 +215,8 @@ PRELOAD_EXPORT void closefrom(int lowfd)
 PRELOAD_EXPORT int dup(int fd)
 {
     preload_ensure();
+    if (fd_hidden(fd))
+        return preload_fail(-EBADF); /* libgreen's own */
     int r = real_dup(fd);
     if (r >= 0)
         fd_dup(fd, r);
@@ -228,7 +230,7 @@ PRELOAD_EXPORT int dup(int fd)
 static int dup_onto(int fd, int to, int flags, bool three)
 {
     preload_ensure();
-    if (hands_off(to))
+    if (hands_off(to) || fd_hidden(fd))
         return preload_fail(-EBADF);
     if (fd != to && real_fcntl(fd, F_GETFD) >= 0)
         fd_closing(to);

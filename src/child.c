@@ -131,5 +131,7 @@ void green_fork_child(void)
     if (!green__current)
         return; /* forked on an OS thread of no green thread: all pass through */
     green__threads_drop_others();
+    green__current->tid = getpid(); /* the child's one thread has the pid as id */
     green__signal_fork_child();
+    green__slice_fork_child();
 }

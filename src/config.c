@@ -130,11 +130,25 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
             return BAD("GREEN_WATCHDOG=%.40s: expected milliseconds from 0 to 3600000", s);
         cfg->watchdog_ms = (unsigned)ms;
     }
+    cfg->slice_ms = GREEN_SLICE_DEFAULT;
+    if ((s = var("GREEN_SLICE"))) {
+        long long ms = parse_uint(s, 1000);
+        if (ms < 0)
+            return BAD("GREEN_SLICE=%.40s: expected milliseconds from 0 (no preemption) to 1000", s);
+        cfg->slice_ms = (unsigned)ms;
+    }
     if ((s = var("GREEN_TRACE"))) {
         int e = appendable(s);
         if (e < 0)
             return BAD("GREEN_TRACE=%.80s: %s", s, strerror(-e));
         cfg->trace_path = s;
+    }
+    if ((s = var("GREEN_HELPERS"))) {
+        long long n = parse_uint(s, GREEN_HELPERS_MAX);
+        if (n < 1)
+            return BAD("GREEN_HELPERS=%.40s: expected a number of threads from 1 to %u", s,
+                       GREEN_HELPERS_MAX);
+        cfg->helpers = (unsigned)n;
     }
     if ((s = var("GREEN_QUIET"))) {
         if (strcmp(s, "0") && strcmp(s, "1"))

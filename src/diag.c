@@ -59,6 +59,13 @@ static bool ours(const void *pc)
     return (uintptr_t)pc >= text_lo && (uintptr_t)pc < text_hi;
 }
 
+int green_owns_pc(const void *pc)
+{
+    if (!text_hi)
+        dl_iterate_phdr(find_text, NULL);
+    return ours(pc);
+}
+
 static char *stack_top(const green_thread *t)
 {
     if (t->stack.base)
@@ -150,7 +157,7 @@ static const char *const kind_names[W_KINDS] = {
     [W_POLL] = "poll",         [W_MUTEX] = "mutex",        [W_COND] = "condition",
     [W_SEM] = "semaphore",     [W_JOIN] = "join",          [W_RWLOCK_RD] = "rwlock read",
     [W_RWLOCK_WR] = "rwlock write", [W_BARRIER] = "barrier", [W_ONCE] = "once",
-    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",
+    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",   [W_FUTEX] = "futex",
 };
 
 static const char *kind_name(int kind)
@@ -201,9 +208,15 @@ void green_stats_print(int fd)
     out(fd, "libgreen:   green threads  %lu created, %lu at peak, %lu live\n",
         green__s.next_id, s->peak, green__s.live);
     out(fd, "libgreen:   switches       %llu\n", (unsigned long long)s->switches);
+    out(fd, "libgreen:   preemptions    %llu\n", (unsigned long long)s->preempted);
     out(fd, "libgreen:   deepest stack  %zu KiB used (of %zu KiB)\n", s->deepest / 1024,
         green__s.cfg.stack_size / 1024);
     out(fd, "libgreen:   offloaded      %llu calls\n", (unsigned long long)s->offloaded);
+    if (s->net_on)
+        out(fd, "libgreen:   syscall net    on: %llu calls caught, %llu waited green\n",
+            s->net_caught, s->net_waited);
+    else
+        out(fd, "libgreen:   syscall net    off: %s\n", s->net_why ? s->net_why : "not started");
     out(fd, "libgreen:   %-22s %12s %14s\n", "suspended on", "count", "time blocked");
     for (int k = 0; k < W_KINDS; k++)
         if (s->suspended[k])
@@ -214,6 +227,25 @@ void green_stats_print(int fd)
     for (size_t i = 0; i < s->ncalls; i++)
         out(fd, "libgreen:     %-20s %12llu %12.3f s\n", s->calls[i].name,
             (unsigned long long)s->calls[i].count, (double)s->calls[i].blocked_ns / 1e9);
+}
+
+unsigned char green__net_sel;
+
+unsigned char *green_net_selector(void)
+{
+    return &green__net_sel;
+}
+
+void green_net_state(int on, const char *why)
+{
+    green__stats.net_on = on;
+    green__stats.net_why = why;
+}
+
+void green_net_count(int waited)
+{
+    green__stats.net_caught++;
+    green__stats.net_waited += waited != 0;
 }
 
 /* Count a suspension under the interposed call that made it. */
@@ -277,14 +309,30 @@ static void dump_now(struct ev_loop *loop, ev_async *w, int revents)
         green_stats_print(stats_fd >= 0 ? stats_fd : 2);
 }
 
-/* Async-signal-safe: the dump itself runs in the loop, between threads. */
-static void on_dump_signal(int sig)
+/* Runs where a spinning thread was interrupted (see on_dump_signal). */
+static void dump_diverted(struct green_regs *regs, void *arg)
 {
-    (void)sig;
+    (void)regs, (void)arg;
+    if (!dump_requested)
+        return; /* the loop has printed it meanwhile */
+    bool was = green__in_core;
+    green__in_core = true; /* no preemption, interposers pass through */
+    dump_now(green__s.loop, &dump_async, 0);
+    green__in_core = was;
+}
+
+/* Async-signal-safe: the dump runs in the loop, between threads, or,
+ * when the signal interrupts a thread at a safe point (one that spins,
+ * say), right there once the handler has returned. */
+static void on_dump_signal(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)si;
     int e = errno;
     if (!dump_requested) {
         dump_requested = 1;
         ev_async_send(green__s.loop, &dump_async);
+        if (green__safe_point(uc))
+            green_divert(uc, dump_diverted, NULL);
     }
     errno = e;
 }
@@ -310,10 +358,15 @@ int green__diag_init(void)
         ev_async_init(&dump_async, dump_now);
         ev_async_start(green__s.loop, &dump_async);
         ev_unref(green__s.loop);
-        struct sigaction sa = {.sa_handler = on_dump_signal, .sa_flags = SA_RESTART};
+        struct sigaction sa = {.sa_sigaction = on_dump_signal,
+                               .sa_flags = SA_SIGINFO | SA_RESTART};
         sigemptyset(&sa.sa_mask);
-        if (green__libc.sigaction(c->dump_signal, &sa, NULL) < 0)
-            return -errno;
+        int r = green__sigaction(c->dump_signal, &sa);
+        if (r < 0)
+            return r;
     }
+    int r = green__slice_init();
+    if (r < 0)
+        return r;
     return c->watchdog_ms ? green__watchdog_start(c->watchdog_ms) : 0;
 }

@@ -75,7 +75,7 @@ static long foreign_threads(void)
             break;
         }
     fclose(f);
-    return n - 1 - (long)green__s.helpers;
+    return n - 1 - (long)__atomic_load_n(&green__s.helpers, __ATOMIC_RELAXED);
 }
 
 void green__foreign_fork_child(void)

@@ -53,9 +53,14 @@ struct green_config {
     unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
     const char *trace_path; /* one line per suspension; NULL: no trace */
     int quiet;          /* no warnings (errors and reports still print) */
+    unsigned slice_ms;  /* time slice before preemption; 0: never preempt */
+    unsigned helpers;   /* libgreen's own OS threads at most (offload
+                         * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
     int tls;            /* enum green_tls_mode */
     const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
 };
+#define GREEN_HELPERS_DEFAULT 3u
+#define GREEN_HELPERS_MAX 1024u
 
 /* The libc functions the core calls that the layer above interposes. The
  * core never calls them by their plain names, which inside libgreen.so
@@ -73,6 +78,12 @@ struct green_libc {
                           void *arg);
     int (*nanosleep)(const struct timespec *req, struct timespec *rem);
 };
+/* GREEN_SLICE when unset: a 250 Hz kernel's tick. */
+#define GREEN_SLICE_DEFAULT 4
+/* The slice timer's signal (needs <signal.h>): never blocked for real
+ * by green_sigmask; the layer above blocks it while a program's own
+ * handler runs, so that handlers are never preempted. */
+#define GREEN_SLICE_SIGNAL (SIGRTMAX - 1)
 
 /* Thread-local storage: each green thread's own (its thread pointer is
  * switched with it), or the OS thread's shared by all (no cost per
@@ -83,8 +94,10 @@ enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
 /* Fill *cfg from the GREEN_* environment variables: GREEN_STACK_SIZE,
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
- * 1), GREEN_TLS (auto, own or shared). Strings point into the environment. Returns 0, or -EINVAL after
- * writing into err (at most errlen bytes, one line, no newline) which
+ * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX), GREEN_TLS (auto, own or
+ * shared), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset).
+ * Strings point into the environment. Returns 0, or -EINVAL
+ * after writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
 GREEN_API int green_config_from_env(struct green_config *cfg, char *err, size_t errlen);
 
@@ -132,6 +145,19 @@ GREEN_API green_thread *green_self(void);
 
 /* Small positive number naming the thread in reports: main is 1. */
 GREEN_API unsigned long green_thread_id(const green_thread *t);
+
+/* The thread id gettid() gives on t. main keeps its real one (the
+ * process's pid, unless libgreen started on another OS thread); every
+ * other green thread gets GREEN_TID_BASE + its number, above any real
+ * id (PID_MAX_LIMIT), so it never names a real thread: no
+ * /proc/self/task entry, and the kernel's tgkill refuses it with
+ * ESRCH. In the child of a fork, the caller's is the child's pid. */
+#define GREEN_TID_BASE 4194304L
+GREEN_API int green_thread_tid(const green_thread *t);
+
+/* The live (not exited) green thread whose tid is tid, or NULL. Walks
+ * every live thread. */
+GREEN_API green_thread *green_thread_by_tid(int tid);
 
 /* Thread name for reports (copied, at most 15 bytes as pthread names). */
 GREEN_API void green_thread_set_name(green_thread *t, const char *name);
@@ -423,12 +449,53 @@ GREEN_API int green_spin_unlock(int *lock);
 GREEN_YIELDS GREEN_API int green_once(int *once, void (*fn)(void *), void *arg);
 GREEN_API void green_once_abandon(int *once);
 
+/* ---- futexes ----------------------------------------------------------- *
+ * futex(2) waits of the program (its syscall(SYS_futex) or, through the
+ * safety net, an inline one) as green waits. Any OS thread may wake; a
+ * wake from another OS thread is posted to the scheduler and returns 0
+ * at once. Not covered: PI futexes, futex_waitv, FUTEX_WAKE_OP. */
+
+#define GREEN_FUTEX_SHARED 1 /* not FUTEX_PRIVATE_FLAG: other processes may wake */
+#define GREEN_FUTEX_POLL 2   /* may be woken where libgreen does not see it */
+
+/* Wait green while *word == val until a green_futex_wake with a bitset
+ * meeting bitset, or deadline. The kernel checks word and val first.
+ * With GREEN_FUTEX_SHARED or GREEN_FUTEX_POLL in flags the word is also
+ * re-read every millisecond and a change ends the wait with 0 (a
+ * spurious wake-up, which futex(2) allows). Returns 0 when woken,
+ * -EAGAIN when *word != val, -ETIMEDOUT, -EINTR, -EINVAL (bitset 0 or
+ * a misaligned word), -EFAULT. */
+GREEN_YIELDS GREEN_API int green_futex_wait(const uint32_t *word, uint32_t val, uint32_t bitset,
+                                            int flags, int64_t deadline);
+/* Ready up to n green waiters of word whose bitset meets bitset. Returns
+ * how many (0 from another OS thread, or -ENOMEM when it cannot post). */
+GREEN_API int green_futex_wake(const uint32_t *word, int n, uint32_t bitset);
+/* Wake up to n green waiters of word and move up to nmove more to wait
+ * on word2. Returns how many were woken or moved. */
+GREEN_API int green_futex_requeue(const uint32_t *word, int n, const uint32_t *word2, int nmove);
+
+/* The safety net's Syscall User Dispatch selector byte (0: system calls
+ * pass, 1: those outside libgreen's code trap), for the scheduler's OS
+ * thread; the core lets its own calls through while its loop runs. */
+GREEN_API unsigned char *green_net_selector(void);
+
+/* For the statistics: whether the safety net for unseen system calls is
+ * on, or off and why (a string that lives as long as the process). */
+GREEN_API void green_net_state(int on, const char *why);
+/* Count one system call the net caught; waited != 0 when it was made to
+ * wait green. Scheduler's OS thread only. */
+GREEN_API void green_net_count(int waited);
+
+/* True when pc lies in libgreen's own code. */
+GREEN_API int green_owns_pc(const void *pc);
+
 /* ---- offload, children, fork, signals ---------------------------------- */
 
-/* Run fn(arg) on one of libgreen's helper OS threads (up to 16, made on
- * demand; they block every signal) while the calling green thread waits
- * green; other green threads run meanwhile, and several offloaded calls
- * run in parallel. For calls no fd wait can replace: name lookups,
+/* Run fn(arg) on one of libgreen's helper OS threads while the calling
+ * green thread waits green; other green threads run meanwhile. Helpers
+ * are made on demand, when no idle one is left, up to green_config.helpers
+ * (less one for the watchdog); further calls queue, first in first out.
+ * A helper idle for 10 s ends. Helpers block every signal. For calls no fd wait can replace: name lookups,
  * fsync, reads of files not in the page cache. fn runs on a real thread
  * with a real stack and must not call GREEN_YIELDS functions; whatever
  * it calls lands on interposers that pass through there. The wait
@@ -492,6 +559,11 @@ GREEN_API int green_sigmask(int how, const uint64_t *set, uint64_t *old);
  * sig 0 only checks. */
 GREEN_API int green_signal_direct(green_thread *t, int sig);
 
+/* Never block sig in the scheduler's real mask, whatever the green
+ * threads block (the safety net's SIGSYS: a trap while it is blocked
+ * kills the process). */
+GREEN_API void green_signal_keep(int sig);
+
 /* Take one signal of set held pending for the caller (see
  * green_signal_direct). Returns it, or 0 when there is none. */
 GREEN_API int green_signal_take(uint64_t set);
@@ -506,6 +578,33 @@ GREEN_API void green_signal_waiting(uint64_t set);
  * with mask non-NULL, the caller's mask is *mask during the wait and
  * restored after. Returns -EINTR. */
 GREEN_YIELDS GREEN_API int green_signal_wait(const uint64_t *mask);
+
+/* ---- preemption -------------------------------------------------------- */
+
+/* For an interposer whose call could block natively but returns at once
+ * (a poll with ready fds or no timeout, a WNOHANG wait, a trylock...):
+ * when the caller has held the OS thread for a whole time slice, poll
+ * the loop without blocking and let the ready threads run first. One
+ * load when nothing is due. Does nothing off a green thread. */
+GREEN_YIELDS GREEN_API void green_yield_point(void);
+
+/* Every register of an interrupted context, for green_divert. */
+struct green_regs {
+    uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+    uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx;
+    uint64_t rsp, rip, rflags;
+};
+
+/* From a signal handler, with its ucontext (the handler's third
+ * argument): once the handler returns, the interrupted context calls
+ * fn(regs, arg) as an ordinary function on its own stack, below its red
+ * zone, with every register, the flags and the whole vector, x87 and
+ * MXCSR state saved; when fn returns, the registers are restored from
+ * *regs (fn may change them, rsp only upwards) and execution goes on at
+ * regs->rip. fn runs outside the handler, with the interrupted signal
+ * mask, and may switch green threads. Async-signal-safe; x86-64 only. */
+GREEN_API void green_divert(void *ucontext, void (*fn)(struct green_regs *regs, void *arg),
+                            void *arg);
 
 /* ---- the wait policy -------------------------------------------------- *
  * Every blocking call that waits green names its class of call; the

@@ -17,7 +17,7 @@ enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
 /* What a blocked thread waits on, for reports. */
 enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN,
                  W_RWLOCK_RD, W_RWLOCK_WR, W_BARRIER, W_ONCE,
-                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */ };
+                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */, W_FUTEX };
 
 /* A place in a wait queue. Lives on the waiting thread's stack; every
  * waiter of a thread is unlinked when the thread is woken, so the frame
@@ -42,6 +42,8 @@ struct green_thread {
     fcontext_t ctx;
     enum thread_state state;
     unsigned long id;
+    int tid;        /* what gettid() says on it: main's real one, else above
+                     * GREEN_TID_BASE */
     void *(*fn)(void *);
     void *arg;
     void *retval;
@@ -140,10 +142,40 @@ static inline void green__tls_switch(green_thread *self, green_thread *next)
     green__current = next;
 }
 
+/* diag.c: the safety net's selector (green_net_selector); the loop lets
+ * its own system calls (libev's epoll_ctl, reading /proc) through. */
+extern unsigned char green__net_sel;
+static inline unsigned char green__net_open(void)
+{
+    unsigned char was = green__net_sel;
+    green__net_sel = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    return was;
+}
+static inline void green__net_close(unsigned char was)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    green__net_sel = was;
+}
+
 /* sched.c */
 void green__ready(green_thread *t);
 GREEN_YIELDS void green__schedule(void);
 void green__thread_started(transfer_t from);
+
+/* The running thread had its slice: let the others run (preempt.c). */
+GREEN_YIELDS void green__preempt(void);
+
+/* preempt.c: set by the slice timer when the running thread has had a
+ * whole slice; cleared by every switch. */
+extern volatile int green__slice_due;
+int green__slice_init(void);
+void green__slice_arm(void); /* a second thread exists: tick again */
+extern bool green__slice_wall; /* the wall-clock slice timer runs */
+void green__slice_idle(void);  /* the loop will block: stop it */
+void green__slice_fork_child(void);
+bool green__safe_pc(uintptr_t pc);
+bool green__safe_point(void *ucontext);
 
 /* wait.c: block the caller until green__wake; returns the wake result
  * (or -ETIMEDOUT when deadline passes first). Register waiters first. */
@@ -178,6 +210,8 @@ extern _Atomic unsigned long green__sigseq;
 void green__signal_init(void);
 
 void green__signal_fork_child(void);
+/* Install a handler of the core's own (never wrapped). Returns 0 or -errno. */
+int green__sigaction(int sig, const struct sigaction *act);
 
 /* policy.c: the policy of class call (enum green_call) applied to the
  * result r of a core wait: cancellation, restart, deadline result. */
@@ -211,11 +245,15 @@ struct green_call_stats {
 };
 struct green_stats {
     unsigned long long switches; /* read by the watchdog thread */
+    unsigned long long preempted; /* slices ended by the timer or a yield point */
     unsigned long peak;          /* most live threads at once */
     unsigned long long offloaded;
     size_t deepest;              /* most stack used by an exited thread */
     unsigned long long suspended[W_KINDS];
     int64_t blocked_ns[W_KINDS];
+    unsigned long long net_caught, net_waited; /* the safety net (green_net_count) */
+    int net_on;
+    const char *net_why;
     struct green_call_stats calls[48];
     size_t ncalls;
 };

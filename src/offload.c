@@ -3,18 +3,26 @@
  *
  * Name lookups (whose NSS modules take glibc's internal locks and may
  * run for seconds), fsync and reads that miss the page cache cannot be
- * turned into fd waits. The caller puts a job on a queue and blocks;
- * one of up to POOL_MAX helper threads runs it and posts the job back
- * to the scheduler (foreign.c), which wakes the caller. Helpers are
- * made lazily, when a job finds no idle one, and then stay: an idle
- * helper costs a sleeping thread, and helpers that come and go would
- * make the deadlock check (which counts OS threads) racy.
+ * turned into fd waits. The caller puts a job on a first-in first-out
+ * queue and blocks; a helper thread runs it and posts the job back to
+ * the scheduler (foreign.c), which wakes the caller. libgreen's own OS
+ * threads, these helpers and the watchdog, are at most
+ * green_config.helpers (GREEN_HELPERS, 3 by default): a job that finds
+ * no idle helper starts one while the bound allows, else waits its turn.
+ * A helper idle for IDLE_NS exits, so a burst of lookups leaves no
+ * threads behind.
  *
- * The queue is guarded by a spinlock held for a few instructions and
- * idle helpers sleep on a futex, with raw system calls: no pthread
- * mutex or condition variable, which the layer above may interpose.
- * Helpers block every signal, so that signals meant for the program
- * reach the scheduler's thread, where its green threads run.
+ * Every decision (queue, idle count, helper count) is taken under one
+ * spinlock held for a few instructions: a helper timing out decides to
+ * exit only with the queue empty, and a job queued after that sees it
+ * gone and starts another. Idle helpers sleep on a futex, with raw
+ * system calls: no pthread mutex or condition variable, which the layer
+ * above may interpose. Helpers block every signal, so that signals
+ * meant for the program reach the scheduler's thread, where its green
+ * threads run. The helper count also feeds the deadlock check
+ * (foreign.c), which counts the process's OS threads: an exiting helper
+ * is still counted there for an instant after it left the count, which
+ * at worst delays a deadlock report.
  *
  * The job lives on the caller's stack. The helper's last touch of it is
  * the post; the caller returns only once the scheduler has run the
@@ -33,11 +41,12 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-#define POOL_MAX 16
+#define IDLE_NS (10 * 1000000000LL)
 
 struct job {
     void (*fn)(void *);
@@ -50,11 +59,11 @@ struct job {
 
 static struct {
     atomic_flag lock;
-    struct job *head, *tail;
-    _Atomic unsigned int queued; /* jobs no helper has taken yet */
+    struct job *head, *tail;   /* under lock, as the counts below */
+    unsigned int queued;       /* jobs no helper has taken yet */
+    unsigned int idle;         /* helpers waiting for a job */
+    unsigned int helpers;      /* helpers alive or being made */
     _Atomic unsigned int wake; /* futex word: bumped for each job queued */
-    unsigned int helpers;      /* helpers made (scheduler's thread only) */
-    _Atomic unsigned int idle; /* helpers waiting for a job */
 } pool = {.lock = ATOMIC_FLAG_INIT};
 
 static void lock(void)
@@ -68,14 +77,43 @@ static void unlock(void)
     atomic_flag_clear_explicit(&pool.lock, memory_order_release);
 }
 
+/* The oldest job (under lock), or NULL. */
 static struct job *take(void)
 {
-    lock();
     struct job *j = pool.head;
     if (j && !(pool.head = j->next))
         pool.tail = NULL;
     if (j)
-        atomic_fetch_sub(&pool.queued, 1);
+        pool.queued--;
+    return j;
+}
+
+static void helper_gone(void)
+{
+    pool.helpers--;
+    __atomic_fetch_sub(&green__s.helpers, 1, __ATOMIC_RELAXED);
+}
+
+/* The next job; NULL once idle for IDLE_NS (the helper then ends, and
+ * has left the count). */
+static struct job *next_job(void)
+{
+    lock();
+    struct job *j = take();
+    while (!j) {
+        unsigned int seen = atomic_load(&pool.wake);
+        pool.idle++;
+        unlock();
+        struct timespec ts = {.tv_sec = IDLE_NS / 1000000000, .tv_nsec = IDLE_NS % 1000000000};
+        long r = syscall(SYS_futex, &pool.wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+        bool timed_out = r < 0 && errno == ETIMEDOUT;
+        lock();
+        pool.idle--;
+        if (!(j = take()) && timed_out) {
+            helper_gone();
+            break;
+        }
+    }
     unlock();
     return j;
 }
@@ -83,15 +121,8 @@ static struct job *take(void)
 static void *helper(void *unused)
 {
     (void)unused;
-    for (;;) {
-        unsigned int seen = atomic_load(&pool.wake);
-        struct job *j = take();
-        if (!j) {
-            atomic_fetch_add(&pool.idle, 1);
-            syscall(SYS_futex, &pool.wake, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
-            atomic_fetch_sub(&pool.idle, 1);
-            continue;
-        }
+    struct job *j;
+    while ((j = next_job())) {
         j->fn(j->arg);
         green__foreign_post(&j->done);
     }
@@ -111,11 +142,53 @@ static int add_helper(void)
     pthread_attr_setsigmask_np(&attr, &all);
     int r = green__libc.pthread_create(&id, &attr, helper, NULL);
     pthread_attr_destroy(&attr);
-    if (r)
-        return -r;
-    pool.helpers++;
-    green__s.helpers++;
-    return 0;
+    return -r;
+}
+
+/* How many helpers the pool may have: the bound less the watchdog. */
+static unsigned int pool_max(void)
+{
+    unsigned int n = green__s.cfg.helpers ? green__s.cfg.helpers : GREEN_HELPERS_DEFAULT;
+    return green__s.cfg.watchdog_ms ? n - 1 : n;
+}
+
+/* Queue j; start a helper when no idle one is left for it and the bound
+ * allows. Returns false when j could not be queued: no helper exists
+ * and none can be made. */
+static bool enqueue(struct job *j)
+{
+    lock();
+    if (pool.tail)
+        pool.tail->next = j;
+    else
+        pool.head = j;
+    pool.tail = j;
+    bool start = ++pool.queued > pool.idle && pool.helpers < pool_max();
+    if (start) {
+        pool.helpers++;
+        __atomic_fetch_add(&green__s.helpers, 1, __ATOMIC_RELAXED);
+    }
+    unlock();
+    if (start && add_helper() < 0) {
+        lock();
+        helper_gone();
+        bool alone = pool.helpers == 0;
+        if (alone) { /* nobody will take it: take it back */
+            struct job **p = &pool.head, *prev = NULL;
+            while (*p != j)
+                prev = *p, p = &(*p)->next;
+            *p = j->next;
+            if (pool.tail == j)
+                pool.tail = prev;
+            pool.queued--;
+        }
+        unlock();
+        if (alone)
+            return false;
+    }
+    atomic_fetch_add(&pool.wake, 1);
+    syscall(SYS_futex, &pool.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    return true;
 }
 
 static void job_done(struct green_foreign *n)
@@ -131,24 +204,12 @@ int green_offload(void (*fn)(void *), void *arg)
         fn(arg);
         return 0;
     }
-    /* Each queued job needs an idle helper of its own to run at once. */
-    if (atomic_load(&pool.idle) <= atomic_load(&pool.queued) && pool.helpers < POOL_MAX &&
-        add_helper() < 0 && pool.helpers == 0) {
+    struct job j = {.fn = fn, .arg = arg, .t = green__current, .done = {.fn = job_done}};
+    if (pool_max() == 0 || !enqueue(&j)) {
         fn(arg); /* no helper at all can be had: block this OS thread */
         return 0;
     }
-    struct job j = {.fn = fn, .arg = arg, .t = green__current, .done = {.fn = job_done}};
     green__stats.offloaded++;
-    lock();
-    if (pool.tail)
-        pool.tail->next = &j;
-    else
-        pool.head = &j;
-    pool.tail = &j;
-    atomic_fetch_add(&pool.queued, 1);
-    unlock();
-    atomic_fetch_add(&pool.wake, 1);
-    syscall(SYS_futex, &pool.wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
     /* An interrupt (a signal) does not end the wait: the helper still
      * uses the job, and the calls offloaded are not interruptible. */
     ev_ref(green__s.loop); /* the posting async must keep the loop blocking */
@@ -162,8 +223,7 @@ void green__offload_fork_child(void)
 {
     atomic_flag_clear(&pool.lock);
     pool.head = pool.tail = NULL;
-    atomic_store(&pool.queued, 0);
-    atomic_store(&pool.idle, 0);
+    pool.queued = pool.idle = 0;
     green__s.helpers -= pool.helpers;
     pool.helpers = 0;
 }

@@ -88,6 +88,7 @@ void green__describe_wait(const green_thread *t, char *buf, size_t len)
     case W_ONCE: snprintf(buf, len, "once %p", t->wait_obj); break;
     case W_OFFLOAD: snprintf(buf, len, "a call on a helper thread"); break;
     case W_SIGNAL: snprintf(buf, len, "a signal"); break;
+    case W_FUTEX: snprintf(buf, len, "futex %p", t->wait_obj); break;
     case W_JOIN:
         snprintf(buf, len, "join of thread %lu", ((const green_thread *)t->wait_obj)->id);
         break;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "kick.h"
 
 /* A thread that yields in a loop must not starve the threads waiting on
  * events: poll the loop without blocking once per this many switches. */
@@ -55,6 +56,8 @@ int green_init(const struct green_config *cfg)
         return -EINVAL;
     if (c.deadlock != GREEN_DEADLOCK_ABORT && c.deadlock != GREEN_DEADLOCK_HANG)
         return -EINVAL;
+    if (c.helpers > GREEN_HELPERS_MAX)
+        return -EINVAL;
     if (c.tls < GREEN_TLS_AUTO || c.tls > GREEN_TLS_SHARED)
         return -EINVAL;
     int r = libc_setup(c.libc);
@@ -79,6 +82,7 @@ int green_init(const struct green_config *cfg)
 
     green_thread *t = &main_thread;
     t->id = ++green__s.next_id;
+    t->tid = green__tid();
     t->state = T_RUNNING;
     green_thread_set_name(t, "main");
     green__timer_init(t);
@@ -144,6 +148,7 @@ static green_thread *runq_pop(void)
 static void poll_loop(int flags)
 {
     int saved_errno = errno;
+    unsigned char net = green__net_open();
     green__in_core = true;
     green__fd_prepare();
     green__s.in_loop = true;
@@ -152,6 +157,7 @@ static void poll_loop(int flags)
     ev_run(green__s.loop, flags);
     green__s.in_loop = false;
     green__in_core = false;
+    green__net_close(net);
     errno = saved_errno;
 }
 
@@ -162,11 +168,14 @@ static void wait_for_events(void)
 {
     int saved_errno = errno;
     green__s.polls_skipped = 0;
+    if (green__slice_wall)
+        green__slice_idle(); /* no slice to end while nothing runs */
     if (green__s.outside) {
         poll_loop(EVRUN_ONCE);
         errno = saved_errno;
         return;
     }
+    unsigned char net = green__net_open();
     green__in_core = true;
     bool foreign = green__foreign_may_post();
     green__in_core = false;
@@ -176,6 +185,7 @@ static void wait_for_events(void)
     green__fd_prepare();
     green__foreign_wait();
     green__in_core = false;
+    green__net_close(net);
     errno = saved_errno;
 }
 
@@ -221,6 +231,7 @@ void green__schedule(void)
     green_thread *next = next_ready();
     if (next != self) {
         green__stats.switches++;
+        green__slice_due = 0;
         next->state = T_RUNNING;
         green__tls_switch(self, next);
         resumed(jump_fcontext(next->ctx, self));
@@ -235,4 +246,19 @@ void green_yield(void)
         return; /* nobody to yield to */
     green__ready(green__current);
     green__schedule();
+}
+
+/* The running thread has had its slice (preempt.c): poll the loop, so
+ * that threads whose event came are ready too, and run after them. */
+void green__preempt(void)
+{
+    int saved_errno = errno;
+    green__stats.preempted++;
+    green__s.polls_skipped = 0;
+    poll_loop(EVRUN_NOWAIT);
+    if (green__s.runq.head) {
+        green__ready(green__current);
+        green__schedule();
+    }
+    errno = saved_errno;
 }

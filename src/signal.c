@@ -47,9 +47,18 @@ static _Atomic uint64_t pending, restarts;
 static _Atomic unsigned long noted_seq[65];
 static ev_async async;
 static uint64_t os_blocked; /* the managed part of the real mask */
+static uint64_t kept; /* never blocked for real (green_signal_keep) */
+
+void green_signal_keep(int sig)
+{
+    if (sig >= 1 && sig <= 64)
+        kept |= BIT(sig);
+}
 
 static int set_os(int how, uint64_t set)
 {
+    if (how != SIG_UNBLOCK)
+        set &= ~kept;
     sigset_t s;
     sigemptyset(&s);
     for (int i = 1; i <= 64; i++)
@@ -72,6 +81,7 @@ static void sync_os(void)
     }
     if (green__s.main)
         all |= waited & green__s.main->sigmask & MANAGED;
+    all &= ~BIT(GREEN_SLICE_SIGNAL); /* the slice timer's */
     if (all & ~os_blocked)
         set_os(SIG_BLOCK, all & ~os_blocked);
     if (os_blocked & ~all)
@@ -253,4 +263,12 @@ void green__signal_fork_child(void)
 {
     atomic_store(&pending, 0);
     sync_os();
+}
+
+/* libc's sigaction, not the interposer (green__libc): the layer above
+ * wraps handlers as the program's, and a wrapped one would interrupt
+ * green waits each time the core's own signal comes. */
+int green__sigaction(int sig, const struct sigaction *act)
+{
+    return green__libc.sigaction(sig, act, NULL) < 0 ? -errno : 0;
 }

@@ -65,12 +65,14 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     t->fn = fn;
     t->arg = arg;
     t->id = ++green__s.next_id;
+    t->tid = (int)(GREEN_TID_BASE + t->id);
     t->detached = attr && attr->detached;
     t->sigmask = green__current ? green__current->sigmask : 0; /* inherited */
     green__timer_init(t);
     all_link(t);
     if (++green__s.live > green__stats.peak)
         green__stats.peak = green__s.live;
+    green__slice_arm();
     green__ready(t);
     *out = t;
     return 0;
@@ -154,6 +156,19 @@ int green_detach(green_thread *t)
 unsigned long green_thread_id(const green_thread *t)
 {
     return t->id;
+}
+
+int green_thread_tid(const green_thread *t)
+{
+    return t->tid;
+}
+
+green_thread *green_thread_by_tid(int tid)
+{
+    for (green_thread *t = green__s.all; t; t = t->all_next)
+        if (t->tid == tid)
+            return t;
+    return NULL;
 }
 
 void green_thread_set_name(green_thread *t, const char *name)

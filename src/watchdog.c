@@ -1,7 +1,8 @@
 /* watchdog.c: report a green thread that keeps the OS thread to itself.
  *
- * Green threads never preempt each other, so one that spins (a busy loop,
- * a real blocking call libgreen does not see) stops all the others. A
+ * A green thread that spins where it cannot be preempted (inside libc,
+ * with GREEN_SLICE=0, in a real blocking call libgreen does not see)
+ * stops all the others. Preemptions count as progress. A
  * helper OS thread of ours samples the switch counter; when it has not
  * moved for the limit while the scheduler is out of its loop, it sends
  * the scheduler's OS thread a signal whose handler notes where it runs,
@@ -73,7 +74,9 @@ static void *watch(void *arg)
     bool reported = false;
     for (;;) {
         nap(limit_ms / 4 ? limit_ms / 4 : 1);
-        unsigned long long sw = __atomic_load_n(&green__stats.switches, __ATOMIC_RELAXED);
+        /* A preempted thread is not stuck, even when nobody else was ready. */
+        unsigned long long sw = __atomic_load_n(&green__stats.switches, __ATOMIC_RELAXED) +
+                                __atomic_load_n(&green__stats.preempted, __ATOMIC_RELAXED);
         int64_t now = green_now();
         if (__atomic_load_n(&green__s.in_loop, __ATOMIC_RELAXED) || sw != last) {
             last = sw;
@@ -93,8 +96,9 @@ int green__watchdog_start(unsigned ms)
     sched_tid = (pid_t)syscall(SYS_gettid);
     struct sigaction sa = {.sa_sigaction = note_pc, .sa_flags = SA_SIGINFO | SA_RESTART};
     sigemptyset(&sa.sa_mask);
-    if (green__libc.sigaction(GREEN_WATCHDOG_SIGNAL, &sa, NULL) < 0)
-        return -errno;
+    int e = green__sigaction(GREEN_WATCHDOG_SIGNAL, &sa);
+    if (e < 0)
+        return e;
     /* A real OS thread: libc's pthread_create, not the interposer. */
     pthread_t id;
     pthread_attr_t attr;
@@ -104,6 +108,6 @@ int green__watchdog_start(unsigned ms)
     int r = green__libc.pthread_create(&id, &attr, watch, NULL);
     pthread_attr_destroy(&attr);
     if (r == 0)
-        green__s.helpers++;
+        __atomic_fetch_add(&green__s.helpers, 1, __ATOMIC_RELAXED);
     return -r;
 }

@@ -184,7 +184,7 @@ Test(diag, watchdog_names_a_thread_that_spins, .timeout = 60)
 {
     struct run_result r;
     const char *argv[] = {"spinner", "800", NULL};
-    const char *env[] = {"GREEN_WATCHDOG=200", NULL};
+    const char *env[] = {"GREEN_WATCHDOG=200", "GREEN_SLICE=0", NULL}; /* not preempted */
     cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
     cr_assert_str_eq(r.out, "done\n");
     HAS_LINE(r.err, "libgreen: watchdog: green thread", "\"spinner\"", "has held the OS thread for",
@@ -224,6 +224,9 @@ Test(diag, bad_values_are_refused_in_one_line, .timeout = 60)
     refused("GREEN_TRACE=/nonexistent-dir/trace", "GREEN_TRACE");
     refused("GREEN_STATS=/nonexistent-dir/stats", "GREEN_STATS");
     refused("GREEN_QUIET=yes", "GREEN_QUIET");
+    refused("GREEN_HELPERS=0", "GREEN_HELPERS");
+    refused("GREEN_HELPERS=many", "GREEN_HELPERS");
+    refused("GREEN_HELPERS=1025", "GREEN_HELPERS");
     refused("GREEN_STACK_SIZE=abc", "GREEN_STACK_SIZE");
     refused("GREEN_STACK_SIZE=1K", "GREEN_STACK_SIZE");
     refused("GREEN_DEADLOCK=maybe", "GREEN_DEADLOCK");

@@ -191,8 +191,9 @@ Test(greenrun, bad_diagnostic_options, .timeout = TIMEOUT)
     const char *const cases[][3] = {
         {"--dump-signal", "NOPE", "--dump-signal"}, {"--dump-signal", "KILL", "--dump-signal"},
         {"--dump-signal", "9", "--dump-signal"},    {"--watchdog", "12x", "--watchdog"},
-        {"--watchdog", "99999999", "--watchdog"},   {"--trace", "", "--trace"},
-        {"--stats=", NULL, "--stats"},
+        {"--watchdog", "99999999", "--watchdog"},   {"--helpers", "0", "--helpers"},
+        {"--helpers", "2x", "--helpers"},           {"--helpers", "1025", "--helpers"},
+        {"--trace", "", "--trace"},                 {"--stats=", NULL, "--stats"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct run_result r;
@@ -323,6 +324,10 @@ Test(greenrun, options_set_the_environment, .timeout = TIMEOUT)
     greenrun(&r, (const char *[]){"--stats=/dev/null", "sh", "-c", "echo \"$GREEN_STATS\"", NULL},
              NULL);
     cr_expect_str_eq(r.out, "/dev/null\n");
+    run_free(&r);
+    greenrun(&r, (const char *[]){"--helpers", "5", "sh", "-c", "echo \"$GREEN_HELPERS\"", NULL},
+             NULL);
+    cr_expect_str_eq(r.out, "5\n", "stderr: %s", r.err);
     run_free(&r);
 }
 

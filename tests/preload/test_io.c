@@ -72,6 +72,13 @@ Test(io, edge_calls_same_as_native, .timeout = TIMEOUT)
 
 /* Natively a read blocked in another thread ignores close; under
  * libgreen it wakes with EBADF, as the issue asks. */
+/* libgreen's own fds are not the program's: every way of listing fds
+ * finds only the program's. */
+Test(io, own_fds_are_hidden_from_fd_scans, .timeout = TIMEOUT)
+{
+    run_expect_same((const char *const[]){"own_fds", NULL}, NULL, 60, NULL);
+}
+
 Test(io, close_wakes_a_waiting_reader_with_ebadf, .timeout = TIMEOUT)
 {
     struct run_result r;

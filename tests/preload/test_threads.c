@@ -61,6 +61,31 @@ Test(threads, cxx_std_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT
     assert_same((const char *const[]){"threads_cxx", "-t", NULL}, 1);
 }
 
+/* Each thread its own gettid(), main's the pid; tgkill takes them. */
+Test(threads, thread_ids_same_as_native, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"thread_ids", NULL}, 0);
+}
+
+/* An allocator that starts through pthread keys, once and a mutex is
+ * not re-entered by them: it initialises once, and fork does not hang. */
+Test(threads, allocator_booting_through_keys_inits_once, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"malloc_boot", NULL}, 0);
+}
+
+/* Threads a library loaded after libgreen starts through
+ * dlsym(RTLD_NEXT, "pthread_create") are green: joined as natively, and
+ * the process keeps one OS thread while they live. */
+Test(threads, rtld_next_pthread_create_makes_green_threads, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"dl_next", NULL}, 0);
+    struct run_result r;
+    run_ok(&r, 1, (const char *const[]){"dl_next", "-t", NULL});
+    cr_expect(strstr(r.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s%s", r.out, r.err);
+    run_free(&r);
+}
+
 /* Each thread's own __thread, _Thread_local, errno and library TLS (one
  * library linked, one dlopen'ed once the threads exist), the stack
  * pthread_getattr_np names, a deep recursion. */

@@ -6,6 +6,9 @@
  *                      it with getaddrinfo (AF_INET), while a ticker
  *                      thread counts 50 ms sleeps; prints each address
  *                      and whether the ticker ran during the lookups
+ *   lookups -pt NAME...  the same, then the Threads: line of
+ *                      /proc/self/status (natively 1: all joined; under
+ *                      libgreen 1 plus its helper threads still alive)
  *
  * The output is the same natively and under libgreen. */
 #ifndef _GNU_SOURCE
@@ -131,7 +134,7 @@ int main(int argc, char **argv)
 {
     pthread_t t, tick;
     pthread_create(&tick, NULL, ticker, NULL);
-    if (argc > 2 && !strcmp(argv[1], "-p")) {
+    if (argc > 2 && (!strcmp(argv[1], "-p") || !strcmp(argv[1], "-pt"))) {
         int n = argc - 2;
         pthread_t th[64];
         for (int i = 0; i < n && i < 64; i++)
@@ -145,6 +148,13 @@ int main(int argc, char **argv)
         done = 1;
         pthread_join(tick, NULL);
         printf("ticker ran during the lookups: %s\n", ticks >= 3 ? "yes" : "no");
+        char line[128];
+        FILE *f = argv[1][2] ? fopen("/proc/self/status", "r") : NULL;
+        while (f && fgets(line, sizeof line, f))
+            if (!strncmp(line, "Threads:", 8))
+                fputs(line, stdout);
+        if (f)
+            fclose(f);
         return 0;
     }
     pthread_create(&t, NULL, all_calls, NULL);
