@@ -33,12 +33,14 @@
 #define _GNU_SOURCE
 #endif
 #include "fd.h"
+#include "sys.h"
 
 #include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -214,7 +216,7 @@ static void mask_as_caller(void)
  * interposers (on this OS thread's TLS) pass straight through. */
 PRELOAD_HIDDEN void preload_vfork_enter(void)
 {
-    preload_vfork_pid = getpid();
+    preload_vfork_pid = (pid_t)preload_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0);
     mask_as_caller();
     green_vfork_begin();
     preload_vforking = 1;

@@ -68,7 +68,8 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
     preload_in_handler--;
     int saved = errno;
     /* In a vfork child the parent's state is not ours to note in. */
-    if (!preload_vforking || syscall(SYS_getpid) == preload_vfork_pid)
+    if (!preload_vforking ||
+        preload_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0) == preload_vfork_pid)
         green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
     errno = saved;
 }
