@@ -73,7 +73,8 @@ static void start(void)
     /* The core reaches libc past our interposers. */
     const struct green_libc libc = {.sigaction = real_sigaction, .open = core_open,
                                     .pthread_create = real_pthread_create,
-                                    .nanosleep = real_nanosleep};
+                                    .nanosleep = real_nanosleep, .fstat = real_fstat,
+                                    .readdir = real_readdir};
     cfg.libc = &libc;
     preload_main_ptid = real_pthread_self();
     preload_core_fds = 1;

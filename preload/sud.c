@@ -69,8 +69,12 @@
 
 unsigned char *preload_sud_sel;
 __thread int preload_in_handler __attribute__((tls_model("initial-exec")));
-/* Where a clone, fork or vfork resumes after the gadget's system call. */
-__thread uintptr_t preload_sud_resume __attribute__((tls_model("initial-exec")));
+/* Where a clone, fork or vfork resumes after the gadget's system call.
+ * Not thread-local: a clone with CLONE_SETTLS (a real thread made by
+ * libc's pthread_create) starts its child on a fresh thread pointer,
+ * where a thread-local copy would read 0. Only the scheduler's OS thread
+ * has the net armed, so only it writes here. */
+uintptr_t preload_sud_resume __attribute__((visibility("hidden")));
 
 static int active, armed;
 static uintptr_t text_lo, text_hi;
@@ -91,8 +95,7 @@ __asm__(".text\n"
         ".type preload_sud_gadget,@function\n"
         "preload_sud_gadget:\n"
         "  syscall\n"
-        "  movq preload_sud_resume@gottpoff(%rip), %r11\n"
-        "  jmp *%fs:(%r11)\n");
+        "  jmp *preload_sud_resume(%rip)\n");
 
 static int find_text(struct dl_phdr_info *info, size_t size, void *data)
 {

@@ -67,7 +67,7 @@ static size_t scan(pid_t pid, struct green_pollfd *fds)
     if (!d)
         return 0;
     struct dirent *e;
-    while ((e = readdir(d)))
+    while ((e = green__libc.readdir(d)))
         if (e->d_name[0] != '.')
             scan_task(e->d_name, pid, fds, &n);
     closedir(d);

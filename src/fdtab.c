@@ -212,7 +212,7 @@ static int classify(struct fdrec *r, int fd)
     if (fl & O_PATH)
         return -EBADF;
     struct stat st;
-    if (fstat(fd, &st) < 0)
+    if (green__libc.fstat(fd, &st) < 0)
         return -errno;
     r->kind = (S_ISREG(st.st_mode) && !pseudo_file(fd)) || S_ISDIR(st.st_mode) ? FD_NOT_POLLABLE
                                                                                 : FD_POLLABLE;

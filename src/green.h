@@ -16,7 +16,9 @@
 #ifndef GREEN_H
 #define GREEN_H
 
+#include <dirent.h>
 #include <pthread.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -77,6 +79,8 @@ struct green_libc {
     int (*pthread_create)(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
                           void *arg);
     int (*nanosleep)(const struct timespec *req, struct timespec *rem);
+    int (*fstat)(int fd, struct stat *st);
+    struct dirent *(*readdir)(DIR *d);
 };
 /* GREEN_SLICE when unset: a 250 Hz kernel's tick. */
 #define GREEN_SLICE_DEFAULT 4

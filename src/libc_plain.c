@@ -2,7 +2,9 @@
  * programs that link the core directly (unit tests, benchmarks). Never
  * linked into libgreen.so: there these names are its own interposers,
  * and the layer above hands green_init the real ones. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
 #include <time.h>
@@ -14,4 +16,6 @@ const struct green_libc green__libc_plain = {
     .open = open,
     .pthread_create = pthread_create,
     .nanosleep = nanosleep,
+    .fstat = fstat,
+    .readdir = readdir,
 };

@@ -40,9 +40,11 @@ static int libc_setup(const struct green_libc *given)
         .open = l->open ? l->open : d->open,
         .pthread_create = l->pthread_create ? l->pthread_create : d->pthread_create,
         .nanosleep = l->nanosleep ? l->nanosleep : d->nanosleep,
+        .fstat = l->fstat ? l->fstat : d->fstat,
+        .readdir = l->readdir ? l->readdir : d->readdir,
     };
     return green__libc.sigaction && green__libc.open && green__libc.pthread_create &&
-                   green__libc.nanosleep
+                   green__libc.nanosleep && green__libc.fstat && green__libc.readdir
                ? 0
                : -EINVAL;
 }
