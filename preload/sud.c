@@ -39,7 +39,6 @@
 #include "sys.h"
 
 #include <dlfcn.h>
-#include <link.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -96,22 +95,6 @@ __asm__(".text\n"
         "preload_sud_gadget:\n"
         "  syscall\n"
         "  jmp *preload_sud_resume(%rip)\n");
-
-static int find_text(struct dl_phdr_info *info, size_t size, void *data)
-{
-    (void)size, (void)data;
-    uintptr_t me = (uintptr_t)find_text;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *p = &info->dlpi_phdr[i];
-        uintptr_t lo = info->dlpi_addr + p->p_vaddr;
-        if (p->p_type == PT_LOAD && (p->p_flags & PF_X) && me >= lo && me < lo + p->p_memsz) {
-            text_lo = lo;
-            text_hi = lo + p->p_memsz;
-            return 1;
-        }
-    }
-    return 0;
-}
 
 static int ours(uintptr_t pc)
 {
@@ -269,7 +252,7 @@ static const char *refused(void)
     if (RUNNING_ON_VALGRIND) /* it would pass the prctl to the kernel for itself */
         return "under valgrind";
 #endif
-    dl_iterate_phdr(find_text, NULL);
+    green_text_range(&text_lo, &text_hi);
     if (!text_hi)
         return "libgreen's code not found";
     /* Turning it off is a no-op where the kernel knows the call. */

@@ -66,6 +66,14 @@ int green_owns_pc(const void *pc)
     return ours(pc);
 }
 
+void green_text_range(uintptr_t *lo, uintptr_t *hi)
+{
+    if (!text_hi)
+        dl_iterate_phdr(find_text, NULL);
+    *lo = text_lo;
+    *hi = text_hi;
+}
+
 static char *stack_top(const green_thread *t)
 {
     if (t->stack.base)

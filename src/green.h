@@ -492,6 +492,8 @@ GREEN_API void green_net_count(int waited);
 
 /* True when pc lies in libgreen's own code. */
 GREEN_API int green_owns_pc(const void *pc);
+/* The bounds of libgreen's own code; both 0 when not found. */
+GREEN_API void green_text_range(uintptr_t *lo, uintptr_t *hi);
 
 /* ---- offload, children, fork, signals ---------------------------------- */
 
