@@ -16,4 +16,17 @@
         }                                                     \
     } while (0)
 
+/* Print the process's "Threads:" line of /proc/self/status (how many OS
+ * threads it has: 1 under libgreen). */
+static inline void print_os_threads(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "Threads:", 8))
+            fputs(line, stdout);
+    if (f)
+        fclose(f);
+}
+
 #endif

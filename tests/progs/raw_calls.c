@@ -316,17 +316,6 @@ static void raw_sleeps(void)
     printf("syscall(SYS_gettid) is gettid(): %s\n", syscall(SYS_gettid) == gettid() ? "yes" : "no");
 }
 
-static void print_threads(void)
-{
-    char buf[4096];
-    FILE *f = fopen("/proc/self/status", "r");
-    while (f && fgets(buf, sizeof buf, f))
-        if (!strncmp(buf, "Threads:", 8))
-            fputs(buf, stdout);
-    if (f)
-        fclose(f);
-}
-
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -343,6 +332,6 @@ int main(int argc, char **argv)
     stop_ticker = 1;
     CHECK(pthread_join(tick, NULL));
     if (argc > 1 && !strcmp(argv[1], "-t"))
-        print_threads();
+        print_os_threads();
     return 0;
 }

@@ -296,13 +296,7 @@ int main(int argc, char **argv)
     stop = 1;
     CHECK(pthread_join(t, NULL));
     if (!strcmp(argv[argc - 1], "-t")) {
-        FILE *f = fopen("/proc/self/status", "r");
-        char line[256];
-        while (f && fgets(line, sizeof line, f))
-            if (!strncmp(line, "Threads:", 8))
-                fputs(line, stdout);
-        if (f)
-            fclose(f);
+        print_os_threads();
     }
     return 0;
 }

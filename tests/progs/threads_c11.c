@@ -4,6 +4,8 @@
  * thrd_sleep and thrd_yield, and the C11 result codes. Threads: is
  * printed last, so the test can check the OS thread count under
  * libgreen (-t). */
+#include "check.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,13 +130,7 @@ int main(int argc, char **argv)
     cnd_destroy(&c);
     tss_delete(key);
     if (argc > 1 && !strcmp(argv[1], "-t")) {
-        FILE *f = fopen("/proc/self/status", "r");
-        char line[256];
-        while (f && fgets(line, sizeof line, f))
-            if (!strncmp(line, "Threads:", 8))
-                fputs(line, stdout);
-        if (f)
-            fclose(f);
+        print_os_threads();
     }
     return 0;
 }

@@ -140,13 +140,7 @@ int main(int argc, char **argv)
     CHECK(pthread_create(&s, NULL, stack_report, NULL));
     CHECK(pthread_join(s, NULL));
     if (argc > 1 && !strcmp(argv[1], "-t")) { /* the OS threads left: 1 */
-        FILE *f = fopen("/proc/self/status", "r");
-        char line[256];
-        while (f && fgets(line, sizeof line, f))
-            if (!strncmp(line, "Threads:", 8))
-                fputs(line, stdout);
-        if (f)
-            fclose(f);
+        print_os_threads();
     }
     return bad != 0;
 }
