@@ -79,11 +79,15 @@ static void *poller(void *arg)
     struct pollfd p = {.fd = pipefd[0], .events = POLLIN};
     long rounds = 0;
     while (!stop) {
-        if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN)) {
-            if (!stop)
-                printf("poll: the pipe was not readable\n");
+        int n = poll(&p, 1, 0);
+        if (n < 0) {
+            printf("poll: %s\n", strerror(errno));
             break;
         }
+        /* Not readable: the reader took the byte and is about to set
+         * stop (natively it may not have yet, on the other core). */
+        if (n == 0 || !(p.revents & POLLIN))
+            break;
         rounds++;
     }
     return (void *)rounds;
