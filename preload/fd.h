@@ -119,10 +119,29 @@ struct io {
     /* the call's arguments, as its attempt function needs them */
     void *buf;
     struct iovec *iov;  /* the program's array, or iov_copy's */
-    int cnt;
+    int cnt;            /* entries of iov */
     int flags;
     off_t off;
-    void *a, *b;
+    union {             /* what only some calls have */
+        int how;        /* io.c: which of the vector calls the program made */
+        struct {        /* accept4, recvfrom: where the peer's address goes */
+            struct sockaddr *sa;
+            socklen_t *len;
+        } from;
+        struct {        /* sendto */
+            const struct sockaddr *sa;
+            socklen_t len;
+        } to;
+        struct msghdr *msg; /* recvmsg, sendmsg (which only reads it) */
+        struct {        /* recvmmsg */
+            struct timespec *ts;     /* the program's timeout */
+            const int64_t *deadline; /* the same, as a deadline */
+        } mmsg;
+        struct {        /* sendfile */
+            int in;
+            off_t *off;
+        } sendfile;
+    };
     struct iovec *owned; /* iov_copy's allocation, freed by io_run */
 };
 

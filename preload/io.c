@@ -21,7 +21,7 @@ enum how { READV, PREAD, PREADV, PREADV2 };
 static ssize_t as_called(struct io *io, bool out)
 {
     const struct iovec *v = io->iov;
-    switch ((enum how)(intptr_t)io->b) {
+    switch ((enum how)io->how) {
     case READV:
         return out ? real_writev(io->fd, v, io->cnt) : real_readv(io->fd, v, io->cnt);
     case PREAD:
@@ -66,7 +66,7 @@ static ssize_t vwrite_call(struct io *io, bool nowait)
 static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int flags, enum how how)
 {
     struct io io = {.fd = fd, .events = GREEN_IN, .call = vread_call, .iov = (struct iovec *)iov,
-                    .cnt = cnt, .off = off, .flags = flags, .b = (void *)(intptr_t)how};
+                    .cnt = cnt, .off = off, .flags = flags, .how = how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         (how == PREAD && !iov->iov_len) || !preload_should_wait())
         return as_called(&io, false);
@@ -82,7 +82,7 @@ static ssize_t vwrite(int fd, const struct iovec *iov, int cnt, off_t off, int f
 {
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = vwrite_call, .all = true,
                     .iov = (struct iovec *)iov, .cnt = cnt, .off = off, .flags = flags,
-                    .b = (void *)(intptr_t)how};
+                    .how = how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         !preload_should_wait())
         return as_called(&io, true);

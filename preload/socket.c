@@ -109,7 +109,7 @@ PRELOAD_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t 
 static ssize_t accept_call(struct io *io, bool nowait)
 {
     (void)nowait;
-    int r = real_accept4(io->fd, io->a, io->b, io->flags);
+    int r = real_accept4(io->fd, io->from.sa, io->from.len, io->flags);
     return r < 0 ? -errno : r;
 }
 
@@ -168,7 +168,7 @@ PRELOAD_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flag
     if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != GREEN_FD_SOCKET ||
         fd_nonblock(fd, fi) || !hide_nonblock(fd, fi))
         return accepted(fd, real_accept_blocking(fd, sa, len, flags), flags);
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .a = sa, .b = len,
+    struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .from = {sa, len},
                     .flags = flags};
     ssize_t r = io_run_fi(&io, fi);
     return r < 0 ? preload_fail((int)r) : accepted(fd, (int)r, flags);
@@ -237,7 +237,7 @@ static ssize_t recvfrom_call(struct io *io, bool nowait)
 {
     int fl = io->flags | (nowait ? MSG_DONTWAIT : 0);
     ssize_t r = real_recvfrom(io->fd, (char *)io->buf + io->done, io->total - io->done, fl,
-                              io->a, io->b);
+                              io->from.sa, io->from.len);
     return r < 0 ? -errno : r;
 }
 
@@ -250,7 +250,7 @@ static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
         return real_recvfrom(fd, buf, n, flags, sa, len);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvfrom_call, .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
-                    .buf = buf, .total = n, .flags = flags, .a = sa, .b = len};
+                    .buf = buf, .total = n, .flags = flags, .from = {sa, len}};
     return preload_ret(io_run(&io));
 }
 
@@ -289,7 +289,7 @@ PRELOAD_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen
  * into the rest of its iovec. */
 static ssize_t recvmsg_call(struct io *io, bool nowait)
 {
-    struct msghdr *m = io->a, rest = {.msg_iov = io->iov, .msg_iovlen = (size_t)io->cnt};
+    struct msghdr *m = io->msg, rest = {.msg_iov = io->iov, .msg_iovlen = (size_t)io->cnt};
     ssize_t r = real_recvmsg(io->fd, io->done ? &rest : m, io->flags | (nowait ? MSG_DONTWAIT : 0));
     if (r > 0 && !io->done) {
         io->iov = m->msg_iov;
@@ -305,7 +305,7 @@ PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
         return real_recvmsg(fd, m, flags);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmsg_call, .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
-                    .a = m, .flags = flags};
+                    .msg = m, .flags = flags};
     return preload_ret(io_run(&io));
 }
 
@@ -313,12 +313,12 @@ PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
  * passed (the kernel checks it only after each message, too). */
 static ssize_t recvmmsg_call(struct io *io, bool nowait)
 {
-    const int64_t *deadline = io->b;
+    const int64_t *deadline = io->mmsg.deadline;
     if (io->done && *deadline != GREEN_NEVER && green_now() >= *deadline)
         return 0;
     int r = real_recvmmsg(io->fd, (struct mmsghdr *)io->buf + io->done,
                           (unsigned int)(io->total - io->done),
-                          io->flags | (nowait ? MSG_DONTWAIT : 0), nowait ? NULL : io->a);
+                          io->flags | (nowait ? MSG_DONTWAIT : 0), nowait ? NULL : io->mmsg.ts);
     return r < 0 ? -errno : r;
 }
 
@@ -335,7 +335,7 @@ PRELOAD_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags
     int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmmsg_call, .socket_only = true,
                     .all = !(flags & MSG_WAITFORONE), .buf = v, .total = n, .flags = flags,
-                    .a = ts, .b = &deadline};
+                    .mmsg = {ts, &deadline}};
     return (int)preload_ret(io_run(&io));
 }
 
@@ -349,7 +349,7 @@ static int send_flags(struct io *io, bool nowait)
 static ssize_t sendto_call(struct io *io, bool nowait)
 {
     ssize_t r = real_sendto(io->fd, (char *)io->buf + io->done, io->total - io->done,
-                            send_flags(io, nowait), io->a, (socklen_t)io->cnt);
+                            send_flags(io, nowait), io->to.sa, io->to.len);
     return r < 0 ? -errno : r;
 }
 
@@ -363,7 +363,7 @@ PRELOAD_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
         return real_sendto(fd, buf, n, flags, sa, len);
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendto_call, .socket_only = true,
                     .all = true, .buf = (void *)buf, .total = n, .flags = flags,
-                    .a = (void *)sa, .cnt = (int)len};
+                    .to = {sa, len}};
     return preload_ret(io_run(&io));
 }
 
@@ -377,7 +377,7 @@ PRELOAD_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
  * rest of its iovec goes without name or control data (already sent). */
 static ssize_t sendmsg_call(struct io *io, bool nowait)
 {
-    const struct msghdr *m = io->a;
+    const struct msghdr *m = io->msg;
     struct msghdr rest = {.msg_iov = io->iov, .msg_iovlen = (size_t)io->cnt};
     ssize_t r = real_sendmsg(io->fd, io->done ? &rest : m, send_flags(io, nowait));
     if (r > 0 && !io->done) {
@@ -418,7 +418,8 @@ PRELOAD_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
         r = real_sendmsg(fd, m, flags);
     } else {
         struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendmsg_call,
-                        .socket_only = true, .all = true, .a = (void *)m, .flags = flags};
+                        .socket_only = true, .all = true, .msg = (struct msghdr *)m,
+                        .flags = flags};
         r = preload_ret(io_run(&io));
     }
     if (r >= 0 && m->msg_controllen && green_self())

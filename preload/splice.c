@@ -64,7 +64,6 @@ static size_t min_size(size_t a, size_t b)
 
 /* ---- sendfile ---------------------------------------------------------- */
 
-/* io->cnt: the in fd; io->a: the program's offset or NULL. */
 static ssize_t sendfile_call(struct io *io, bool nowait)
 {
     size_t n = io->total - io->done;
@@ -79,7 +78,7 @@ static ssize_t sendfile_call(struct io *io, bool nowait)
         if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
             return -EAGAIN;
     }
-    ssize_t r = real_sendfile(io->fd, io->cnt, io->a, n);
+    ssize_t r = real_sendfile(io->fd, io->sendfile.in, io->sendfile.off, n);
     if (r == 0 && !n)
         return -EAGAIN;
     return r < 0 ? -errno : r;
@@ -97,7 +96,7 @@ PRELOAD_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
         return real_sendfile(out, in, off, n);
     struct io io = {.fd = out, .events = GREEN_OUT, .call = sendfile_call,
                     .all = fi->kind == GREEN_FD_SOCKET, .total = min_size(n, max_rw_count()),
-                    .cnt = in, .a = off};
+                    .sendfile = {in, off}};
     return preload_ret(io_run(&io));
 }
 
