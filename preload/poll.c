@@ -24,19 +24,34 @@ extern void __chk_fail(void) __attribute__((noreturn));
 
 static const struct timespec zero_ts;
 
+/* One poll, select or epoll_wait of the program: its arguments, and
+ * the fds the core waits on between two rounds. */
 struct pw {
     int (*check)(struct pw *p);     /* the real call, zero timeout */
     int (*build)(struct pw *p);     /* fill fds once the first check passed */
+    void (*drop)(struct pw *p);     /* let go of what the call holds, or NULL */
     struct green_pollfd *fds, local[8];
     size_t n;
-    int nfds;
-    void *a, *b;
     const sigset_t *mask;
-    fd_set *set[3];
-    unsigned long *copy[3]; /* in own_sets, or allocated beyond FD_SETSIZE */
-    fd_set own_sets[3];
-    bool has_dup;    /* epoll: waits on dup, a copy of the epoll fd */
-    int dup;
+    union {
+        struct {
+            struct pollfd *fds;
+            nfds_t n;
+        } poll;
+        struct {
+            int nfds;
+            fd_set *set[3];         /* the program's read, write, except sets */
+            unsigned long *copy[3]; /* in own, or allocated beyond FD_SETSIZE */
+            fd_set own[3];
+        } select;
+        struct {
+            int ep;                 /* the epoll fd, or dup once made */
+            struct epoll_event *ev;
+            int max;
+            bool has_dup;           /* waits on dup, a copy of the epoll fd */
+            int dup;
+        } epoll;
+    };
 };
 
 static int ret(int r)
@@ -59,12 +74,8 @@ static void pw_free(struct pw *p)
 {
     if (p->fds != p->local)
         free(p->fds);
-    if (p->copy[0] && p->copy[0] != (unsigned long *)p->own_sets)
-        free(p->copy[0]);
-    if (p->has_dup) {
-        green_fd_close(p->dup);
-        real_close(p->dup);
-    }
+    if (p->drop)
+        p->drop(p);
 }
 
 /* A cancellation ends the thread: let go of the arrays first. */
@@ -96,15 +107,15 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
 
 static int poll_check(struct pw *p)
 {
-    return ret(real_ppoll(p->a, (nfds_t)p->nfds, &zero_ts, p->mask));
+    return ret(real_ppoll(p->poll.fds, p->poll.n, &zero_ts, p->mask));
 }
 
 /* Input wanted waits for readable, output for writable; an entry that
  * asks for neither still hears of errors and hang-ups as readable. */
 static int poll_build(struct pw *p)
 {
-    struct pollfd *f = p->a;
-    size_t n = (size_t)p->nfds;
+    struct pollfd *f = p->poll.fds;
+    size_t n = (size_t)p->poll.n;
     p->n = 0;
     for (size_t i = 0; i < n; i++) {
         int ev = (f[i].events & (POLLOUT | POLLWRNORM | POLLWRBAND)) ? GREEN_OUT : 0;
@@ -121,8 +132,7 @@ static int poll_build(struct pw *p)
 GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
                                  const sigset_t *mask)
 {
-    struct pw p = {.check = poll_check, .build = poll_build, .a = f, .nfds = (int)n,
-                   .mask = mask};
+    struct pw p = {.check = poll_check, .build = poll_build, .poll = {f, n}, .mask = mask};
     return pw_run(&p, deadline);
 }
 
@@ -183,26 +193,34 @@ static size_t set_bytes(int nfds)
  * round (the kernel clears them when nothing is ready). */
 static int select_check(struct pw *p)
 {
+    fd_set **set = p->select.set;
     for (int i = 0; i < 3 && p->fds; i++)
-        if (p->set[i])
-            memcpy(p->set[i], p->copy[i], set_bytes(p->nfds));
-    return ret(real_pselect(p->nfds, p->set[0], p->set[1], p->set[2], &zero_ts, p->mask));
+        if (set[i])
+            memcpy(set[i], p->select.copy[i], set_bytes(p->select.nfds));
+    return ret(real_pselect(p->select.nfds, set[0], set[1], set[2], &zero_ts, p->mask));
 }
 
 static int select_build(struct pw *p)
 {
     static const int ev[3] = {GREEN_IN, GREEN_OUT, GREEN_IN};
-    for (int fd = 0; fd < p->nfds; fd++) {
+    int nfds = p->select.nfds;
+    for (int fd = 0; fd < nfds; fd++) {
         int e = 0;
         for (int i = 0; i < 3; i++)
-            if (p->set[i] && (p->copy[i][fd / 64] >> (fd % 64) & 1))
+            if (p->select.set[i] && (p->select.copy[i][fd / 64] >> (fd % 64) & 1))
                 e |= ev[i];
-        if (e && add(p, (size_t)p->nfds, fd, e) < 0)
+        if (e && add(p, (size_t)nfds, fd, e) < 0)
             return -ENOMEM;
     }
     if (!p->fds)
         p->fds = p->local; /* no fd: just sleep */
     return 0;
+}
+
+static void select_drop(struct pw *p)
+{
+    if (p->select.copy[0] && p->select.copy[0] != (unsigned long *)p->select.own)
+        free(p->select.copy[0]);
 }
 
 /* The sets copied before the first round (beyond FD_SETSIZE, which the
@@ -213,15 +231,18 @@ GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const 
     struct rlimit rl;
     if (n > FD_SETSIZE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n)
         n = rl.rlim_cur > FD_SETSIZE ? (int)rl.rlim_cur : FD_SETSIZE; /* the kernel's clamp */
-    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask};
+    struct pw p = {.check = select_check, .build = select_build, .drop = select_drop,
+                   .select.nfds = n, .mask = mask};
     size_t bytes = set_bytes(n);
-    unsigned long *mem = (unsigned long *)p.own_sets;
+    unsigned long *mem = (unsigned long *)p.select.own;
     if (n > FD_SETSIZE && !(mem = malloc(3 * bytes)))
         return -ENOMEM;
     for (int i = 0; i < 3; i++) {
-        p.set[i] = sets[i];
-        p.copy[i] = (unsigned long *)((char *)mem + i * (n > FD_SETSIZE ? bytes : sizeof(fd_set)));
-        if (sets[i] && fd_copyin(p.copy[i], sets[i], bytes) < 0) {
+        unsigned long *copy =
+            (unsigned long *)((char *)mem + i * (n > FD_SETSIZE ? bytes : sizeof(fd_set)));
+        p.select.set[i] = sets[i];
+        p.select.copy[i] = copy;
+        if (sets[i] && fd_copyin(copy, sets[i], bytes) < 0) {
             pw_free(&p);
             return -EFAULT;
         }
@@ -278,7 +299,7 @@ PRELOAD_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct 
 
 static int epoll_check(struct pw *p)
 {
-    return ret(real_epoll_pwait(p->nfds, p->a, (int)(intptr_t)p->b, 0, p->mask));
+    return ret(real_epoll_pwait(p->epoll.ep, p->epoll.ev, p->epoll.max, 0, p->mask));
 }
 
 /* The epoll fd is readable while any of its fds is ready. The call
@@ -286,20 +307,28 @@ static int epoll_check(struct pw *p)
  * instance, and another thread closing the fd does not end the wait. */
 static int epoll_build(struct pw *p)
 {
-    int d = real_fcntl(p->nfds, F_DUPFD_CLOEXEC, 0);
+    int d = real_fcntl(p->epoll.ep, F_DUPFD_CLOEXEC, 0);
     if (d >= 0) {
         green_fd_close(d);
-        p->dup = p->nfds = d;
-        p->has_dup = true;
+        p->epoll.dup = p->epoll.ep = d;
+        p->epoll.has_dup = true;
     }
-    return add(p, 1, p->nfds, GREEN_IN);
+    return add(p, 1, p->epoll.ep, GREEN_IN);
+}
+
+static void epoll_drop(struct pw *p)
+{
+    if (p->epoll.has_dup) {
+        green_fd_close(p->epoll.dup);
+        real_close(p->epoll.dup);
+    }
 }
 
 GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_t deadline,
                                  const sigset_t *mask)
 {
-    struct pw p = {.check = epoll_check, .build = epoll_build, .nfds = ep, .a = ev,
-                   .b = (void *)(intptr_t)max, .mask = mask};
+    struct pw p = {.check = epoll_check, .build = epoll_build, .drop = epoll_drop,
+                   .epoll = {.ep = ep, .ev = ev, .max = max}, .mask = mask};
     return (int)preload_ret(pw_run(&p, deadline));
 }
 
