@@ -1,4 +1,6 @@
-/* fd.h: what the file descriptor interposers share (fd.c).
+/* fd.h: what the file descriptor interposers share: the records of fds
+ * (fd.c), libgreen's own fds (ownfd.c), the waiting loop (iorun.c) and
+ * the program's buffers (iov.c).
  *
  * Every fd has a struct green_fdinfo in the core's table: its kind, the
  * program's own O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits
@@ -57,7 +59,7 @@ PRELOAD_HIDDEN bool fd_nonblock(int fd, struct green_fdinfo *fi);
  * forget its record. Harmless off the scheduler's OS thread. */
 PRELOAD_HIDDEN void fd_closing(int fd);
 
-/* ---- libgreen's own fds ------------------------------------------------ */
+/* ---- libgreen's own fds (ownfd.c) -------------------------------------- */
 
 /* True while the core makes or drops fds for itself: at green_init
  * (init.c sets preload_core_fds) and inside the event loop. */
@@ -73,7 +75,7 @@ PRELOAD_HIDDEN void fd_shim_drop(int fd);
 /* The shim fds in [lo, hi], ascending, into out (at most max); count. */
 PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int max);
 
-/* ---- the waiting loop ------------------------------------------------- */
+/* ---- the waiting loop (iorun.c) ---------------------------------------- */
 
 /* One green_wait of an I/O call (GREEN_CALL_IO) on fd for events (a
  * cancel frees *owned, when owned is given, and ends the thread). The
@@ -154,12 +156,19 @@ GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run(struct io *io);
 /* io_run for a caller that already has fd_get(io->fd). */
 GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi);
 
+/* ---- the program's buffers (iov.c) ------------------------------------- */
+
 /* Make io->iov a private copy of iov[0..cnt) skipping its first `skip`
  * bytes (iov already read by the kernel, so valid). 0 or -ENOMEM. */
 PRELOAD_HIDDEN int iov_copy(struct io *io, const struct iovec *iov, int cnt, size_t skip);
 
-/* Sum of the iov lengths, saturating. */
-PRELOAD_HIDDEN size_t iov_total(const struct iovec *iov, int cnt);
+/* Sum of the iov lengths, or -EINVAL when it exceeds SSIZE_MAX, as the
+ * kernel says of such an array (so never for one a call accepted). */
+PRELOAD_HIDDEN ssize_t iov_total(const struct iovec *iov, int cnt);
+
+/* The kernel's cap on one read, write or sendfile (MAX_RW_COUNT):
+ * INT_MAX rounded down to a page. */
+PRELOAD_HIDDEN size_t max_rw_count(void);
 
 /* Copy n bytes from the program's src into dst without faulting in the
  * shim: 0, or -EFAULT when src is not readable. */

@@ -16,7 +16,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
-#include "preload.h"
+#include "fd.h"
 
 #include <fcntl.h>
 #include <sys/uio.h>
@@ -71,14 +71,6 @@ static int iov_skip(const struct iovec *iov, int cnt, size_t done, struct iovec 
     return k;
 }
 
-static size_t iov_total(const struct iovec *iov, int cnt)
-{
-    size_t n = 0;
-    for (int i = 0; i < cnt; i++)
-        n += iov[i].iov_len;
-    return n;
-}
-
 ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     size_t want = SIZE_MAX, done = 0; /* summed once the kernel read iov */
@@ -88,7 +80,7 @@ ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
     for (;;) {
         ssize_t r = real_preadv2(fd, v, n, off < 0 ? -1 : off + (off_t)done, RWF_NOWAIT);
         if (r > 0 && want == SIZE_MAX)
-            want = iov_total(iov, cnt);
+            want = (size_t)iov_total(iov, cnt); /* the kernel took iov: no -EINVAL */
         if (r > 0 && (done += (size_t)r) < want && cnt <= IOV_MAX) {
             n = iov_skip(iov, cnt, done, tmp);
             v = tmp;

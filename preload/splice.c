@@ -32,12 +32,6 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
-/* The kernel's cap on one transfer. */
-static size_t max_rw_count(void)
-{
-    return (size_t)INT_MAX & ~((size_t)getpagesize() - 1);
-}
-
 static bool ready(int fd, short ev)
 {
     struct pollfd p = {.fd = fd, .events = ev};

@@ -32,12 +32,6 @@
 
 extern void __chk_fail(void) __attribute__((noreturn));
 
-/* The kernel's cap on one read or write. */
-static size_t max_rw_count(void)
-{
-    return (size_t)INT_MAX & ~((size_t)getpagesize() - 1);
-}
-
 /* For n above MAX_RW_COUNT: the error the real call would give before
  * doing anything (bad fd or wrong mode, then a buffer reaching past user
  * space), or 0. The range is probed by a read on a directory, which the
