@@ -90,7 +90,7 @@ ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
             return (ssize_t)done;
         if (errno == EOPNOTSUPP && !done) {
             r = off < 0 ? real_readv(fd, iov, cnt) : real_preadv(fd, iov, cnt, off);
-            return r < 0 ? -errno : r;
+            return preload_neg_errno(r);
         }
         if (errno != EAGAIN)
             return done ? (ssize_t)done : -errno;

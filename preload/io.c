@@ -40,7 +40,7 @@ static ssize_t vread_call(struct io *io, bool nowait)
 {
     if (!nowait) {
         ssize_t r = as_called(io, false);
-        return r < 0 ? -errno : r;
+        return preload_neg_errno(r);
     }
     ssize_t r = real_preadv2(io->fd, io->iov, io->cnt, io->off, io->flags | RWF_NOWAIT);
     return r < 0 ? io_nowait_err(errno, io->flags) : r;
@@ -52,7 +52,7 @@ static ssize_t vwrite_call(struct io *io, bool nowait)
     off_t off = io->off < 0 ? io->off : io->off + (off_t)io->done;
     if (!nowait) {
         ssize_t r = as_called(io, true);
-        return r < 0 ? -errno : r;
+        return preload_neg_errno(r);
     }
     ssize_t r = real_pwritev2(io->fd, io->iov, io->cnt, off, io->flags | RWF_NOWAIT);
     return r < 0 ? io_nowait_err(errno, io->flags) : r;

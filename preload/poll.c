@@ -54,11 +54,6 @@ struct pw {
     };
 };
 
-static int ret(int r)
-{
-    return r < 0 ? -errno : r;
-}
-
 static int add(struct pw *p, size_t cap, int fd, int events)
 {
     if (!p->fds) {
@@ -107,7 +102,7 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
 
 static int poll_check(struct pw *p)
 {
-    return ret(real_ppoll(p->poll.fds, p->poll.n, &zero_ts, p->mask));
+    return (int)preload_neg_errno(real_ppoll(p->poll.fds, p->poll.n, &zero_ts, p->mask));
 }
 
 /* Input wanted waits for readable, output for writable; an entry that
@@ -197,7 +192,8 @@ static int select_check(struct pw *p)
     for (int i = 0; i < 3 && p->fds; i++)
         if (set[i])
             memcpy(set[i], p->select.copy[i], set_bytes(p->select.nfds));
-    return ret(real_pselect(p->select.nfds, set[0], set[1], set[2], &zero_ts, p->mask));
+    int r = real_pselect(p->select.nfds, set[0], set[1], set[2], &zero_ts, p->mask);
+    return (int)preload_neg_errno(r);
 }
 
 static int select_build(struct pw *p)
@@ -299,7 +295,8 @@ PRELOAD_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct 
 
 static int epoll_check(struct pw *p)
 {
-    return ret(real_epoll_pwait(p->epoll.ep, p->epoll.ev, p->epoll.max, 0, p->mask));
+    int r = real_epoll_pwait(p->epoll.ep, p->epoll.ev, p->epoll.max, 0, p->mask);
+    return (int)preload_neg_errno(r);
 }
 
 /* The epoll fd is readable while any of its fds is ready. The call

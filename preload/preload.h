@@ -91,6 +91,12 @@ static inline ssize_t preload_ret(ssize_t r)
     return r;
 }
 
+/* The other way: a real call's result r, or -errno when it failed. */
+static inline ssize_t preload_neg_errno(ssize_t r)
+{
+    return r < 0 ? -errno : r;
+}
+
 /* ---- time -------------------------------------------------------------- */
 
 /* A timespec the kernel accepts as a duration or an absolute time. */

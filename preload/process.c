@@ -53,7 +53,7 @@ GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage
     for (;;) {
         pid_t r = real_wait4(pid, st, opt | WNOHANG, ru);
         if (r != 0)
-            return r < 0 ? -errno : r;
+            return preload_neg_errno(r);
         if (opt & WNOHANG)
             return 0;
         struct green_wait w = {.call = GREEN_CALL_CHILD, .on = GREEN_ON_CHILD, .fd = pid,

@@ -317,7 +317,7 @@ static int take(int fd, const sigset_t *set, siginfo_t *info)
     if (fd < 0) {
         siginfo_t local;
         long r = syscall(SYS_rt_sigtimedwait, set, info ? info : &local, &zero, (size_t)8);
-        return r < 0 ? -errno : (int)r;
+        return (int)preload_neg_errno(r);
     }
     long n = syscall(SYS_read, fd, &s, sizeof s);
     if (n != (long)sizeof s)

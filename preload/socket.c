@@ -110,7 +110,7 @@ static ssize_t accept_call(struct io *io, bool nowait)
 {
     (void)nowait;
     int r = real_accept4(io->fd, io->from.sa, io->from.len, io->flags);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Make the listening socket non-blocking for good, hidden (see above).
@@ -238,7 +238,7 @@ static ssize_t recvfrom_call(struct io *io, bool nowait)
     int fl = io->flags | (nowait ? MSG_DONTWAIT : 0);
     ssize_t r = real_recvfrom(io->fd, (char *)io->buf + io->done, io->total - io->done, fl,
                               io->from.sa, io->from.len);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run and with
@@ -295,7 +295,7 @@ static ssize_t recvmsg_call(struct io *io, bool nowait)
         io->iov = m->msg_iov;
         io->cnt = (int)m->msg_iovlen;
     }
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through as recvfrom does; otherwise waits green. */
@@ -319,7 +319,7 @@ static ssize_t recvmmsg_call(struct io *io, bool nowait)
     int r = real_recvmmsg(io->fd, (struct mmsghdr *)io->buf + io->done,
                           (unsigned int)(io->total - io->done),
                           io->flags | (nowait ? MSG_DONTWAIT : 0), nowait ? NULL : io->mmsg.ts);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through as recvfrom does, and for a timeout libgreen cannot
@@ -350,7 +350,7 @@ static ssize_t sendto_call(struct io *io, bool nowait)
 {
     ssize_t r = real_sendto(io->fd, (char *)io->buf + io->done, io->total - io->done,
                             send_flags(io, nowait), io->to.sa, io->to.len);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run and with
@@ -384,7 +384,7 @@ static ssize_t sendmsg_call(struct io *io, bool nowait)
         io->iov = m->msg_iov;
         io->cnt = (int)m->msg_iovlen;
     }
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* A listening socket libgreen made non-blocking (hidden_nonblock) goes
@@ -431,7 +431,7 @@ static ssize_t sendmmsg_call(struct io *io, bool nowait)
 {
     int r = real_sendmmsg(io->fd, (struct mmsghdr *)io->buf + io->done,
                           (unsigned int)(io->total - io->done), send_flags(io, nowait));
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through as sendto does; otherwise sends the messages one after

@@ -75,7 +75,7 @@ static ssize_t sendfile_call(struct io *io, bool nowait)
     ssize_t r = real_sendfile(io->fd, io->sendfile.in, io->sendfile.off, n);
     if (r == 0 && !n)
         return -EAGAIN;
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run, for a
@@ -133,7 +133,7 @@ static ssize_t sp_try(struct sp *s)
     unsigned int fl = s->flags | SPLICE_F_NONBLOCK;
     ssize_t r = s->tee ? real_tee(s->in, s->out, n, fl)
                        : real_splice(s->in, s->inoff, s->out, s->outoff, n, fl);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* The side that keeps the call waiting: the input while it has nothing
@@ -150,7 +150,7 @@ static ssize_t sp_real(struct sp *s)
 {
     ssize_t r = s->tee ? real_tee(s->in, s->out, s->n, s->flags)
                        : real_splice(s->in, s->inoff, s->out, s->outoff, s->n, s->flags);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* As io_loop (fd.c), with the waiting side chosen after each attempt:

@@ -158,9 +158,10 @@ long preload_futex_unseen(uint32_t *word, int op, uint32_t val, long arg4, uint3
 
 /* ---- the other blocking numbers ------------------------------------------ */
 
+/* preload_neg_errno, short for the table below. */
 static long libc_ret(long r)
 {
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* The time left until deadline into *ts, as the kernel leaves it. */

@@ -63,12 +63,12 @@ static ssize_t read_call(struct io *io, bool nowait)
     if (nowait && io->kind == GREEN_FD_SOCKET)
         r = real_recv(io->fd, io->buf, io->total, MSG_DONTWAIT);
     if (r >= 0 || errno != ENOTSOCK) /* else not a socket, or no longer one */
-        return r < 0 ? -errno : r;
+        return preload_neg_errno(r);
     if (!nowait)
         r = real_read(io->fd, io->buf, io->total);
     else if ((r = real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
         return io_nowait_err(errno, 0);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* A socket is written with send, so that a write after part of the
@@ -86,7 +86,7 @@ static ssize_t write_call(struct io *io, bool nowait)
         r = real_send(io->fd, p, n, MSG_DONTWAIT | (io->done ? MSG_NOSIGNAL : 0));
     else if ((r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
         return io_nowait_err(errno, 0);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run, and for
