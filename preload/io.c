@@ -13,8 +13,6 @@
 #include "fd.h"
 #include "file.h"
 
-extern void __chk_fail(void) __attribute__((noreturn));
-
 enum how { READV, PREAD, PREADV, PREADV2 };
 
 /* The program's own call, as it made it. */

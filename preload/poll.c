@@ -20,8 +20,6 @@
 #include <string.h>
 #include <sys/resource.h>
 
-extern void __chk_fail(void) __attribute__((noreturn));
-
 static const struct timespec zero_ts;
 
 /* One poll, select or epoll_wait of the program: its arguments, and

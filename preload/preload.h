@@ -26,6 +26,10 @@
 
 #define NS_PER_S INT64_C(1000000000)
 
+/* glibc's report of a fortified call's overflow (the *_chk interposers):
+ * it aborts. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
 /* ---- initialisation (init.c) ----------------------------------------- */
 
 enum preload_state { PRELOAD_NONE, PRELOAD_STARTING, PRELOAD_READY };

@@ -28,8 +28,6 @@
 #include <fcntl.h>
 #include <string.h>
 
-extern void __chk_fail(void) __attribute__((noreturn));
-
 #define SOCK_TYPE_MASK 0xf
 
 /* Flags with which a call never waits: the program's MSG_DONTWAIT, and

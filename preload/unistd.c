@@ -30,8 +30,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-extern void __chk_fail(void) __attribute__((noreturn));
-
 /* For n above MAX_RW_COUNT: the error the real call would give before
  * doing anything (bad fd or wrong mode, then a buffer reaching past user
  * space), or 0. The range is probed by a read on a directory, which the
@@ -247,11 +245,12 @@ PRELOAD_EXPORT int dup3(int fd, int to, int flags)
 }
 
 /* Never waits; records both ends as pipes, with O_NONBLOCK as asked.
- * A pipe libev makes for libgreen's loop goes high (see fcntl.c). */
-PRELOAD_EXPORT int pipe2(int p[2], int flags)
+ * A pipe libev makes for libgreen's loop goes high (see fcntl.c). The
+ * system call is the program's own: pipe for pipe, pipe2 for pipe2. */
+static int make_pipe(int p[2], int flags, bool two)
 {
     preload_ensure();
-    int r = real_pipe2(p, flags);
+    int r = two ? real_pipe2(p, flags) : real_pipe(p);
     if (r == 0 && fd_core_call()) {
         p[0] = fd_shim_adopt(p[0]);
         p[1] = fd_shim_adopt(p[1]);
@@ -262,17 +261,14 @@ PRELOAD_EXPORT int pipe2(int p[2], int flags)
     return r;
 }
 
-/* As pipe2 with no flags. */
+/* See make_pipe. */
+PRELOAD_EXPORT int pipe2(int p[2], int flags)
+{
+    return make_pipe(p, flags, true);
+}
+
+/* pipe2 with no flags. */
 PRELOAD_EXPORT int pipe(int p[2])
 {
-    preload_ensure();
-    int r = real_pipe(p);
-    if (r == 0 && fd_core_call()) {
-        p[0] = fd_shim_adopt(p[0]);
-        p[1] = fd_shim_adopt(p[1]);
-    } else if (r == 0) {
-        fd_new(p[0], GREEN_FD_PIPE, false, 0);
-        fd_new(p[1], GREEN_FD_PIPE, false, 0);
-    }
-    return r;
+    return make_pipe(p, 0, false);
 }
