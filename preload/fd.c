@@ -18,20 +18,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int64_t tv_ns(const struct timeval *tv)
-{
-    if (tv->tv_sec < 0 || tv->tv_usec < 0)
-        return 0;
-    if (tv->tv_sec >= INT64_MAX / NS_PER_S - 1)
-        return INT64_MAX;
-    return (int64_t)tv->tv_sec * NS_PER_S + (int64_t)tv->tv_usec * 1000;
-}
-
 static int64_t sock_timeo(int fd, int name)
 {
     struct timeval tv = {0};
     socklen_t len = sizeof tv;
-    return real_getsockopt(fd, SOL_SOCKET, name, &tv, &len) == 0 ? tv_ns(&tv) : 0;
+    if (real_getsockopt(fd, SOL_SOCKET, name, &tv, &len) < 0 || !preload_tv_valid(&tv))
+        return 0;
+    return preload_tv_ns(&tv);
 }
 
 /* Re-read what the program may have changed where we could not see it. */

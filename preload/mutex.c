@@ -26,7 +26,7 @@ GREEN_YIELDS static int glibc_lock(pthread_mutex_t *m, clockid_t c, const struct
 {
     if (!preload_should_wait())
         return abs ? real_pthread_mutex_clocklock(m, c, abs) : real_pthread_mutex_lock(m);
-    return -green_poll_until(try_glibc_mutex, m, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 0);
+    return -green_poll_until(try_glibc_mutex, m, abs ? preload_deadline_at(c, abs) : GREEN_NEVER, 0);
 }
 
 /* Reads the type and process-shared attributes with glibc's getters;
@@ -78,7 +78,7 @@ PRELOAD_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c,
         return -r;
     if ((r = pthr_abstime_error(abs)))
         return r;
-    return -green_mutex_lock(AS_MUTEX(m), pthr_deadline(c, abs));
+    return -green_mutex_lock(AS_MUTEX(m), preload_deadline_at(c, abs));
 }
 
 PRELOAD_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
@@ -159,7 +159,7 @@ GREEN_YIELDS static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     pthr_testcancel();
     if (pthr_cond_is_glibc(c) || pthr_mutex_is_glibc(m))
         return glibc_wait(c, m, k, abs);
-    int64_t deadline = abs ? pthr_deadline(k, abs) : GREEN_NEVER;
+    int64_t deadline = abs ? preload_deadline_at(k, abs) : GREEN_NEVER;
     int r = -green_cond_wait(AS_COND(c), AS_MUTEX(m), deadline);
     pthr_testcancel();
     return r;

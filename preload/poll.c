@@ -137,7 +137,7 @@ PRELOAD_EXPORT int poll(struct pollfd *f, nfds_t n, int ms)
     green_yield_point();
     if (ms == 0 || n > INT_MAX || !preload_should_wait())
         return real_poll(f, n, ms);
-    int64_t deadline = ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000);
+    int64_t deadline = preload_ms_deadline(ms);
     return (int)preload_ret(do_ppoll(f, n, deadline, NULL));
 }
 
@@ -254,12 +254,10 @@ PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval
     green_yield_point();
     struct timeval t;
     if (n < 0 || !preload_should_wait() ||
-        (tv && (fd_copyin(&t, tv, sizeof t) < 0 || t.tv_sec < 0 || t.tv_usec < 0 ||
-                t.tv_usec >= 1000000 || (t.tv_sec == 0 && t.tv_usec == 0))))
+        (tv && (fd_copyin(&t, tv, sizeof t) < 0 || !preload_tv_valid(&t) ||
+                (t.tv_sec == 0 && t.tv_usec == 0))))
         return real_select(n, r, w, e, tv);
-    int64_t ns = tv ? preload_add_sat((int64_t)t.tv_usec * 1000, t.tv_sec > INT64_MAX / NS_PER_S
-                          ? INT64_MAX : (int64_t)t.tv_sec * NS_PER_S) : 0;
-    int64_t deadline = tv ? preload_deadline_after(ns) : GREEN_NEVER;
+    int64_t deadline = tv ? preload_deadline_after(preload_tv_ns(&t)) : GREEN_NEVER;
     int res = do_select(n, (fd_set *[]){r, w, e}, deadline, NULL);
     if (res == -EFAULT || res == -ENOMEM)
         return real_select(n, r, w, e, tv);
@@ -335,8 +333,7 @@ PRELOAD_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms)
     green_yield_point();
     if (ms == 0 || !preload_should_wait())
         return real_epoll_wait(ep, ev, max, ms);
-    return do_epoll(ep, ev, max,
-                    ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000), NULL);
+    return do_epoll(ep, ev, max, preload_ms_deadline(ms), NULL);
 }
 
 /* As epoll_wait, with a signal mask (applied while the kernel is asked). */
@@ -346,8 +343,7 @@ PRELOAD_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
     green_yield_point();
     if (ms == 0 || !preload_should_wait())
         return real_epoll_pwait(ep, ev, max, ms, mask);
-    return do_epoll(ep, ev, max,
-                    ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000), mask);
+    return do_epoll(ep, ev, max, preload_ms_deadline(ms), mask);
 }
 
 /* As epoll_pwait, with a timespec (one libgreen cannot read, or invalid,

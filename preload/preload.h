@@ -101,7 +101,10 @@ static inline ssize_t preload_neg_errno(ssize_t r)
     return r < 0 ? -errno : r;
 }
 
-/* ---- time -------------------------------------------------------------- */
+/* ---- time ---------------------------------------------------------------
+ * Every conversion between the program's times (timespec, timeval,
+ * milliseconds, a time on another clock) and the core's (an absolute
+ * CLOCK_MONOTONIC deadline in ns, GREEN_NEVER for none) is here. */
 
 /* A timespec the kernel accepts as a duration or an absolute time. */
 static inline int preload_ts_valid(const struct timespec *ts)
@@ -115,6 +118,19 @@ static inline int64_t preload_ts_ns(const struct timespec *ts)
     if (ts->tv_sec >= INT64_MAX / NS_PER_S)
         return INT64_MAX;
     return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+}
+
+/* A timeval the kernel accepts as a duration. */
+static inline int preload_tv_valid(const struct timeval *tv)
+{
+    return tv->tv_sec >= 0 && tv->tv_usec >= 0 && tv->tv_usec < 1000000;
+}
+
+/* tv in nanoseconds, saturating at INT64_MAX (tv must be valid). */
+static inline int64_t preload_tv_ns(const struct timeval *tv)
+{
+    struct timespec ts = {.tv_sec = tv->tv_sec, .tv_nsec = (long)tv->tv_usec * 1000};
+    return preload_ts_ns(&ts);
 }
 
 static inline struct timespec preload_ns_ts(int64_t ns)
@@ -133,6 +149,33 @@ static inline int64_t preload_add_sat(int64_t a, int64_t b)
 static inline int64_t preload_deadline_after(int64_t ns)
 {
     int64_t d = preload_add_sat(green_now(), ns);
+    return d == INT64_MAX ? GREEN_NEVER : d;
+}
+
+/* The deadline of a timeout in milliseconds (poll's): < 0 is none. */
+static inline int64_t preload_ms_deadline(int ms)
+{
+    return ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000);
+}
+
+/* Clock c now, in ns. */
+static inline int64_t preload_clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return preload_ts_ns(&ts);
+}
+
+/* The CLOCK_MONOTONIC deadline of abs on clock c, at call time; a time
+ * already past gives a deadline already past (never 0, which means
+ * "try" to the core). */
+static inline int64_t preload_deadline_at(clockid_t c, const struct timespec *abs)
+{
+    int64_t left = preload_ts_ns(abs) - preload_clock_ns(c);
+    int64_t mono = green_now();
+    if (left <= 0)
+        return mono;
+    int64_t d = preload_add_sat(mono, left);
     return d == INT64_MAX ? GREEN_NEVER : d;
 }
 

@@ -58,11 +58,6 @@ PRELOAD_HIDDEN int pthr_cancel_due(void);
 /* Jump into the innermost cleanup buffer of p (cancel.c). */
 PRELOAD_HIDDEN _Noreturn void pthr_unwind(struct pthr *p);
 
-/* The CLOCK_MONOTONIC deadline of abstime on clock c, at call time; a
- * time already past gives a deadline already past (never 0, which means
- * "try" to the core). */
-PRELOAD_HIDDEN int64_t pthr_deadline(clockid_t c, const struct timespec *abstime);
-
 /* What glibc checks of a timed wait's abstime: EINVAL for tv_nsec out of
  * range, ETIMEDOUT for a negative tv_sec. Returns 0 or the error. */
 static inline int pthr_abstime_error(const struct timespec *ts)

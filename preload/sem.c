@@ -37,7 +37,7 @@ GREEN_YIELDS static int glibc_wait(sem_t *s, clockid_t c, const struct timespec 
     if (!preload_should_wait())
         return abs ? real_sem_clockwait(s, c, abs) : real_sem_wait(s);
     struct green_wait w = {.call = GREEN_CALL_SEM, .on = GREEN_ON_RETRY,
-                           .deadline = abs ? pthr_deadline(c, abs) : GREEN_NEVER};
+                           .deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER};
     int r;
     while (real_sem_trywait(s) < 0) {
         if (errno != EAGAIN)
@@ -61,7 +61,7 @@ GREEN_YIELDS static int sem_wait_on(sem_t *s, clockid_t c, const struct timespec
     if (r == -EAGAIN) {
         if (abs && abs->tv_sec < 0)
             return preload_fail(-ETIMEDOUT);
-        r = green_sem_wait(AS_SEM(s), abs ? pthr_deadline(c, abs) : GREEN_NEVER);
+        r = green_sem_wait(AS_SEM(s), abs ? preload_deadline_at(c, abs) : GREEN_NEVER);
     }
     return r < 0 ? preload_fail(r) : 0;
 }

@@ -212,7 +212,7 @@ PRELOAD_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c,
         return r;
     if ((r = pthr_abstime_error(abs)))
         return r == EINVAL ? join(t, ret, GREEN_NEVER) : r;
-    return join(t, ret, pthr_deadline(c, abs));
+    return join(t, ret, preload_deadline_at(c, abs));
 }
 
 PRELOAD_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
