@@ -82,12 +82,9 @@ int pthr_cancel_due(void)
     return p && p->cancel_pending && p->cancel_state == PTHREAD_CANCEL_ENABLE && !p->exiting;
 }
 
-void pthr_testcancel(void)
-{
-    if (pthr_cancel_due())
-        pthr_exit(PTHREAD_CANCELED);
-}
-
+/* Acting on a cancellation is the core's (green_cancel_point, and every
+ * wait that is a cancellation point): it asks pthr_cancel_due and ends
+ * the thread with cancel_now. */
 static void cancel_now(void)
 {
     pthr_exit(PTHREAD_CANCELED);
@@ -104,7 +101,7 @@ PRELOAD_EXPORT void pthread_testcancel(void)
         real_pthread_testcancel();
         return;
     }
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
 }
 
 PRELOAD_EXPORT int pthread_cancel(pthread_t t)
@@ -118,7 +115,7 @@ PRELOAD_EXPORT int pthread_cancel(pthread_t t)
     p->cancel_pending = 1;
     if (p->cancel_state == PTHREAD_CANCEL_ENABLE) {
         if (g == green_self() && p->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS)
-            pthr_testcancel();
+            green_cancel_point(NULL, NULL);
         green_cancel(g);
     }
     return 0;

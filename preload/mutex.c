@@ -156,12 +156,12 @@ GREEN_YIELDS static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid
 {
     if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= NS_PER_S))
         return EINVAL;
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
     if (pthr_cond_is_glibc(c) || pthr_mutex_is_glibc(m))
         return glibc_wait(c, m, k, abs);
     int64_t deadline = abs ? preload_deadline_at(k, abs) : GREEN_NEVER;
     int r = -green_cond_wait(AS_COND(c), AS_MUTEX(m), deadline);
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
     return r;
 }
 

@@ -54,7 +54,7 @@ GREEN_YIELDS static int sem_wait_on(sem_t *s, clockid_t c, const struct timespec
 {
     if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= NS_PER_S))
         return preload_fail(-EINVAL);
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
     if (!green_sem_is_green(AS_SEM(s)))
         return glibc_wait(s, c, abs);
     int r = green_sem_wait(AS_SEM(s), 0);
