@@ -70,6 +70,8 @@ static void start(void)
     real_resolve();
     if (green_config_from_env(&cfg, err, sizeof err) < 0)
         refuse("%s", err);
+    if (cfg.no_inherit)
+        preload_uninherit();
     /* The core reaches libc past our interposers. */
     const struct green_libc libc = {.sigaction = real_sigaction, .open = core_open,
                                     .pthread_create = real_pthread_create,

@@ -69,7 +69,13 @@ static inline int preload_should_wait(void)
     return green_worth_waiting();
 }
 
-/* ---- vfork (process.c) ------------------------------------------------ */
+/* ---- processes (process.c) -------------------------------------------- */
+
+/* Remove this libgreen.so from LD_PRELOAD, keeping the other entries, so
+ * that programs exec'd later start without it (GREEN_INHERIT=0, read
+ * with the other variables by green_config_from_env). */
+PRELOAD_HIDDEN void preload_uninherit(void);
+
 
 /* Set on the parent's OS thread (so in the child's view too) while a
  * vfork child runs; preload_vfork_pid is the parent's pid. */

@@ -272,14 +272,13 @@ PRELOAD_EXPORT pid_t vfork(void)
 }
 #endif
 
-/* ---- GREEN_INHERIT ---------------------------------------------------------- */
+/* ---- GREEN_INHERIT=0 -------------------------------------------------------- */
 
-/* Remove this libgreen.so from LD_PRELOAD, keeping the other entries. */
-static void uninherit(void)
+void preload_uninherit(void)
 {
     const char *v = getenv("LD_PRELOAD");
     Dl_info me;
-    if (!v || !dladdr((void *)uninherit, &me) || !me.dli_fname)
+    if (!v || !dladdr((void *)preload_uninherit, &me) || !me.dli_fname)
         return;
     const char *base = strrchr(me.dli_fname, '/');
     base = base ? base + 1 : me.dli_fname;
@@ -307,12 +306,5 @@ done:
 
 __attribute__((constructor)) static void process_init(void)
 {
-    const char *v = getenv("GREEN_INHERIT");
-    if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
-        fprintf(stderr, "libgreen: GREEN_INHERIT: '%s' is not 0 or 1\n", v);
-        exit(2);
-    }
-    if (v && !strcmp(v, "0"))
-        uninherit();
     pthread_atfork(NULL, NULL, fork_child);
 }

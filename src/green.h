@@ -60,6 +60,8 @@ struct green_config {
                          * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
     int tls;            /* enum green_tls_mode */
     const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
+    int no_inherit;     /* programs exec'd later start without libgreen: the
+                         * layer above drops itself from LD_PRELOAD */
 };
 #define GREEN_HELPERS_DEFAULT 3u
 #define GREEN_HELPERS_MAX 1024u
@@ -99,7 +101,8 @@ enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
  * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX), GREEN_TLS (auto, own or
- * shared), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset).
+ * shared), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset),
+ * GREEN_INHERIT (0 or 1: no_inherit when 0).
  * Strings point into the environment. Returns 0, or -EINVAL
  * after writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
