@@ -28,12 +28,12 @@ static int64_t sock_timeo(int fd, int name)
 }
 
 /* Re-read what the program may have changed where we could not see it. */
-void fd_refresh(int fd, struct green_fdinfo *fi)
+void fd_refresh(int fd, struct fd_rec *fi)
 {
     int fl = real_fcntl(fd, F_GETFL);
     if (fl >= 0 && !fi->hidden_nonblock)
         fi->nonblock = (fl & O_NONBLOCK) != 0;
-    if (fi->kind == GREEN_FD_SOCKET) {
+    if (fi->kind == FD_SOCKET) {
         fi->rcvtimeo = sock_timeo(fd, SO_RCVTIMEO);
         fi->sndtimeo = sock_timeo(fd, SO_SNDTIMEO);
     }
@@ -42,12 +42,12 @@ void fd_refresh(int fd, struct green_fdinfo *fi)
 static int kind_of(mode_t m)
 {
     if (S_ISSOCK(m))
-        return GREEN_FD_SOCKET;
+        return FD_SOCKET;
     if (S_ISFIFO(m))
-        return GREEN_FD_PIPE;
+        return FD_PIPE;
     if (S_ISREG(m) || S_ISDIR(m) || S_ISBLK(m))
-        return GREEN_FD_FILE;
-    return GREEN_FD_OTHER;
+        return FD_FILE;
+    return FD_OTHER;
 }
 
 /* An event queue among the anonymous fds (their link reads
@@ -64,15 +64,15 @@ static bool is_evqueue(int fd)
 }
 
 /* A fd no interposer saw made: learn it from the kernel, once. */
-static int adopt(int fd, struct green_fdinfo *fi)
+static int adopt(int fd, struct fd_rec *fi)
 {
     struct stat st;
     if (real_fstat(fd, &st) < 0)
         return -1;
     fi->kind = (unsigned char)kind_of(st.st_mode);
-    if (fi->kind == GREEN_FD_OTHER && !(fi->flags & FDI_MADE) && is_evqueue(fd))
+    if (fi->kind == FD_OTHER && !(fi->flags & FDI_MADE) && is_evqueue(fd))
         fi->flags |= FDI_EVQUEUE;
-    if (fi->kind == GREEN_FD_SOCKET && !(fi->flags & FDI_MADE)) {
+    if (fi->kind == FD_SOCKET && !(fi->flags & FDI_MADE)) {
         int type = 0;
         socklen_t len = sizeof type;
         if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM)
@@ -85,10 +85,10 @@ static int adopt(int fd, struct green_fdinfo *fi)
     return 0;
 }
 
-struct green_fdinfo *fd_get(int fd)
+struct fd_rec *fd_get(int fd)
 {
-    struct green_fdinfo *fi = green_fd_info(fd);
-    if (fi && fi->kind == GREEN_FD_UNKNOWN && adopt(fd, fi) < 0)
+    struct fd_rec *fi = fd_record(fd);
+    if (fi && fi->kind == FD_UNKNOWN && adopt(fd, fi) < 0)
         return NULL;
     return fi;
 }
@@ -98,7 +98,7 @@ void fd_new(int fd, int kind, bool nonblock, int flags)
     if (fd < 0 || !green_self())
         return;
     green_fd_close(fd);
-    struct green_fdinfo *fi = green_fd_info(fd);
+    struct fd_rec *fi = fd_record(fd);
     if (fi) {
         fi->kind = (unsigned char)kind;
         fi->nonblock = nonblock;
@@ -111,14 +111,14 @@ void fd_dup(int fd, int newfd)
     if (newfd < 0 || !green_self())
         return;
     green_fd_close(newfd);
-    struct green_fdinfo *from = green_fd_info(fd), *to = green_fd_info(newfd);
-    if (!from || !to || from->kind == GREEN_FD_UNKNOWN)
+    struct fd_rec *from = fd_record(fd), *to = fd_record(newfd);
+    if (!from || !to || from->kind == FD_UNKNOWN)
         return;
     from->flags |= FDI_SHARED;
     *to = *from;
 }
 
-bool fd_nonblock(int fd, struct green_fdinfo *fi)
+bool fd_nonblock(int fd, struct fd_rec *fi)
 {
     if (fi->flags & FDI_SHARED)
         fd_refresh(fd, fi);

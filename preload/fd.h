@@ -2,9 +2,9 @@
  * (fd.c), libgreen's own fds (ownfd.c), the waiting loop (iorun.c) and
  * the program's buffers (iov.c).
  *
- * Every fd has a struct green_fdinfo in the core's table: its kind, the
- * program's own O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits
- * below. Interposers that make a fd record what they know (fd_new);
+ * Every fd has a struct fd_rec in the slot the core keeps with its own
+ * record of the fd (green_fd_slot): its kind, the program's own
+ * O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits below. Interposers that make a fd record what they know (fd_new);
  * a fd nobody saw made (inherited, made by an uninterposed call) is
  * adopted on its first slow-path use (fd_get). A record of a file
  * description others may share (a dup, an adopted fd) is re-read from
@@ -27,7 +27,33 @@
 
 #include "preload.h"
 
-/* green_fdinfo.flags */
+/* What libgreen knows of a fd. All zeros (unknown) until filled; the
+ * core zeroes it again at green_fd_close. */
+enum fd_kind {
+    FD_UNKNOWN = 0,
+    FD_SOCKET,
+    FD_PIPE,  /* pipes and FIFOs */
+    FD_FILE,  /* regular files, directories, block devices */
+    FD_OTHER, /* ttys, eventfd, timerfd, signalfd, ... */
+};
+struct fd_rec {
+    unsigned char kind;      /* enum fd_kind */
+    unsigned char nonblock;  /* the program's own O_NONBLOCK */
+    unsigned char hidden_nonblock; /* O_NONBLOCK set by libgreen, hidden */
+    unsigned char flags;     /* FDI_* */
+    int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
+    int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
+};
+_Static_assert(sizeof(struct fd_rec) <= GREEN_FD_SLOT_SIZE, "fd_rec must fit the core's fd slot");
+
+/* fd's record as it is (never adopted): NULL when fd < 0 or out of
+ * memory. */
+static inline struct fd_rec *fd_record(int fd)
+{
+    return green_fd_slot(fd);
+}
+
+/* fd_rec.flags */
 #define FDI_SHARED 1  /* re-read flags and timeouts from the kernel */
 #define FDI_STREAM 2  /* a SOCK_STREAM socket: blocking calls take all */
 #define FDI_MADE 4    /* made by an interposer: nonblock is exact */
@@ -38,7 +64,7 @@
 /* The record of fd, adopted when unknown; NULL for a bad fd (the real
  * call then gives the native error) or one the table cannot hold.
  * Scheduler OS thread only. */
-PRELOAD_HIDDEN struct green_fdinfo *fd_get(int fd);
+PRELOAD_HIDDEN struct fd_rec *fd_get(int fd);
 
 /* fd was just made by an interposer: forget any stale record of its
  * number, then record kind, the program's O_NONBLOCK and the FDI_*
@@ -50,10 +76,10 @@ PRELOAD_HIDDEN void fd_new(int fd, int kind, bool nonblock, int flags);
 PRELOAD_HIDDEN void fd_dup(int fd, int newfd);
 
 /* Re-read O_NONBLOCK (unless libgreen set it) and socket timeouts. */
-PRELOAD_HIDDEN void fd_refresh(int fd, struct green_fdinfo *fi);
+PRELOAD_HIDDEN void fd_refresh(int fd, struct fd_rec *fi);
 
 /* The program's O_NONBLOCK on fd now (re-read when shared). */
-PRELOAD_HIDDEN bool fd_nonblock(int fd, struct green_fdinfo *fi);
+PRELOAD_HIDDEN bool fd_nonblock(int fd, struct fd_rec *fi);
 
 /* fd is about to be closed or replaced: wake its waiters with EBADF,
  * forget its record. Harmless off the scheduler's OS thread. */
@@ -84,7 +110,7 @@ PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int ma
  * again (ready, or interrupted by a SA_RESTART handler with no
  * timeout), -EAGAIN at the timeout, -EPERM for a fd that cannot be
  * polled, -EINTR, -EBADF. */
-GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct green_fdinfo *fi,
+GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct fd_rec *fi,
                                         int64_t *deadline, struct iovec **owned);
 
 struct io;
@@ -108,7 +134,7 @@ static inline ssize_t io_nowait_err(int e, int prog_flags)
 struct io {
     int fd;
     int events;    /* GREEN_IN or GREEN_OUT */
-    unsigned char kind; /* the fd's enum green_fd_kind, set by io_run */
+    unsigned char kind; /* the fd's enum fd_kind, set by io_run */
     io_fn *call;
     bool all;      /* a blocking call takes all of `total`: go on after
                       a short count (stream writes, MSG_WAITALL) */
@@ -154,7 +180,7 @@ struct io {
  * unknown fds get the real call. */
 GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run(struct io *io);
 /* io_run for a caller that already has fd_get(io->fd). */
-GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi);
+GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run_fi(struct io *io, struct fd_rec *fi);
 
 /* ---- the program's buffers (iov.c) ------------------------------------- */
 

@@ -68,8 +68,8 @@ static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int fl
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         (how == PREAD && !iov->iov_len) || !preload_should_wait())
         return as_called(&io, false);
-    struct green_fdinfo *fi = fd_get(fd);
-    if (fi && fi->kind == GREEN_FD_FILE && !flags) /* page cache first, else a helper */
+    struct fd_rec *fi = fd_get(fd);
+    if (fi && fi->kind == FD_FILE && !flags) /* page cache first, else a helper */
         return preload_ret(preload_file_preadv(fd, iov, cnt, off));
     return preload_ret(io_run_fi(&io, fi));
 }

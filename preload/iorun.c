@@ -27,7 +27,7 @@ static bool progress(struct io *io, size_t r)
     return !io->iov || iov_copy(io, io->iov, io->cnt, r) == 0;
 }
 
-static int64_t deadline_of(const struct green_fdinfo *fi, int events)
+static int64_t deadline_of(const struct fd_rec *fi, int events)
 {
     int64_t t = events & GREEN_IN ? fi->rcvtimeo : fi->sndtimeo;
     return t > 0 ? preload_deadline_after(t) : GREEN_NEVER;
@@ -41,7 +41,7 @@ static void release_owned(void *arg)
     *owned = NULL;
 }
 
-int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline,
+int fd_wait(int fd, int events, const struct fd_rec *fi, int64_t *deadline,
             struct iovec **owned)
 {
     if (!*deadline)
@@ -55,7 +55,7 @@ int fd_wait(int fd, int events, const struct green_fdinfo *fi, int64_t *deadline
 /* Where the kernel has no non-blocking form and no twin can be made
  * (ttys, devices, inotify): wait until ready, then make the call as the
  * program did (see LIMITS in libgreen.7). */
-GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct green_fdinfo *fi)
+GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct fd_rec *fi)
 {
     if (!fd_nonblock(io->fd, fi)) {
         int64_t never = GREEN_NEVER;
@@ -95,7 +95,7 @@ static ssize_t twin_call(struct io *io)
 
 /* One attempt that cannot block: the call's non-blocking form, or the
  * twin of a FIFO. IO_NOFORM when there is neither. */
-static ssize_t attempt(struct io *io, struct green_fdinfo *fi)
+static ssize_t attempt(struct io *io, struct fd_rec *fi)
 {
     if (!(fi->flags & FDI_NOFORM)) {
         ssize_t r = io->call(io, true);
@@ -103,7 +103,7 @@ static ssize_t attempt(struct io *io, struct green_fdinfo *fi)
             return r;
         fi->flags |= FDI_NOFORM;
     }
-    return fi->kind == GREEN_FD_PIPE ? twin_call(io) : IO_NOFORM;
+    return fi->kind == FD_PIPE ? twin_call(io) : IO_NOFORM;
 }
 
 /* read and write of nothing: the kernel answers at once (0, or the fd's
@@ -112,9 +112,9 @@ static ssize_t attempt(struct io *io, struct green_fdinfo *fi)
  * it as the program did. Except a socket written, whose protocol may
  * wait for room (send's form is exact there), and an event queue read,
  * which waits for an event before it checks the count. */
-static bool nothing_now(const struct io *io, const struct green_fdinfo *fi)
+static bool nothing_now(const struct io *io, const struct fd_rec *fi)
 {
-    if (fi->kind == GREEN_FD_SOCKET)
+    if (fi->kind == FD_SOCKET)
         return io->events == GREEN_IN;
     return !(fi->flags & FDI_EVQUEUE) || io->events != GREEN_IN;
 }
@@ -133,13 +133,13 @@ static ssize_t last(struct io *io, ssize_t r)
 static bool sock_error(const struct io *io)
 {
     struct pollfd p = {.fd = io->fd};
-    return io->kind == GREEN_FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+    return io->kind == FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
 /* Every result of an attempt other than EAGAIN is the call's own: it is
  * returned as it is (a count goes on only where the blocking call takes
  * all). EAGAIN waits, unless the program asked for it. */
-GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
+GREEN_YIELDS static ssize_t io_loop(struct io *io, struct fd_rec *fi)
 {
     int64_t deadline = 0;
     if (io->rw && !io->total && nothing_now(io, fi))
@@ -171,10 +171,10 @@ ssize_t io_run(struct io *io)
     return io_run_fi(io, fd_get(io->fd));
 }
 
-ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi)
+ssize_t io_run_fi(struct io *io, struct fd_rec *fi)
 {
     green_yield_point();
-    if (!fi || fi->kind == GREEN_FD_FILE || (io->socket_only && fi->kind != GREEN_FD_SOCKET))
+    if (!fi || fi->kind == FD_FILE || (io->socket_only && fi->kind != FD_SOCKET))
         return io->call(io, false);
     io->kind = fi->kind;
     if (io->all_if_stream)

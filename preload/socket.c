@@ -45,7 +45,7 @@ PRELOAD_EXPORT int socket(int domain, int type, int proto)
 {
     preload_ensure();
     int fd = real_socket(domain, type, proto);
-    fd_new(fd, GREEN_FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
+    fd_new(fd, FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
     return fd;
 }
 
@@ -55,8 +55,8 @@ PRELOAD_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
     preload_ensure();
     int r = real_socketpair(domain, type, proto, sv);
     if (r == 0) {
-        fd_new(sv[0], GREEN_FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
-        fd_new(sv[1], GREEN_FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
+        fd_new(sv[0], FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
+        fd_new(sv[1], FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
     }
     return r;
 }
@@ -90,7 +90,7 @@ PRELOAD_EXPORT int setsockopt(int fd, int level, int name, const void *val, sock
 {
     preload_ensure();
     int r = real_setsockopt(fd, level, name, val, len);
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     if (r == 0 && is_timeo(level, name) && green_self() && (fi = fd_get(fd)))
         fd_refresh(fd, fi);
     return r;
@@ -113,7 +113,7 @@ static ssize_t accept_call(struct io *io, bool nowait)
 
 /* Make the listening socket non-blocking for good, hidden (see above).
  * False when it cannot be (then the real call is made). */
-static bool hide_nonblock(int fd, struct green_fdinfo *fi)
+static bool hide_nonblock(int fd, struct fd_rec *fi)
 {
     if (fi->hidden_nonblock)
         return true;
@@ -128,9 +128,9 @@ static bool hide_nonblock(int fd, struct green_fdinfo *fi)
  * kernel does; O_NONBLOCK only from SOCK_NONBLOCK. */
 static int accepted(int lfd, int fd, int flags)
 {
-    struct green_fdinfo *l = green_self() ? green_fd_info(lfd) : NULL, *fi;
-    fd_new(fd, GREEN_FD_SOCKET, flags & SOCK_NONBLOCK, l ? l->flags & FDI_STREAM : 0);
-    if (l && (fi = green_fd_info(fd))) {
+    struct fd_rec *l = green_self() ? fd_record(lfd) : NULL, *fi;
+    fd_new(fd, FD_SOCKET, flags & SOCK_NONBLOCK, l ? l->flags & FDI_STREAM : 0);
+    if (l && (fi = fd_record(fd))) {
         fi->rcvtimeo = l->rcvtimeo;
         fi->sndtimeo = l->sndtimeo;
     }
@@ -142,7 +142,7 @@ static int accepted(int lfd, int fd, int flags)
  * waits in a real poll, as the real accept would have waited. */
 static int real_accept_blocking(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-    struct green_fdinfo *fi = green_self() ? green_fd_info(fd) : NULL;
+    struct fd_rec *fi = green_self() ? fd_record(fd) : NULL;
     for (;;) {
         int r = real_accept4(fd, sa, len, flags);
         if (r >= 0 || errno != EAGAIN || !fi || !fi->hidden_nonblock || fi->nonblock)
@@ -162,8 +162,8 @@ static int real_accept_blocking(int fd, struct sockaddr *sa, socklen_t *len, int
  * connection is there (EAGAIN after SO_RCVTIMEO, as natively). */
 PRELOAD_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-    struct green_fdinfo *fi;
-    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != GREEN_FD_SOCKET ||
+    struct fd_rec *fi;
+    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != FD_SOCKET ||
         fd_nonblock(fd, fi) || !hide_nonblock(fd, fi))
         return accepted(fd, real_accept_blocking(fd, sa, len, flags), flags);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .from = {sa, len},
@@ -217,9 +217,9 @@ GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa,
  * and waits green until the socket is writable. */
 PRELOAD_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     int fl;
-    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != GREEN_FD_SOCKET ||
+    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != FD_SOCKET ||
         fd_nonblock(fd, fi) || (fl = real_fcntl(fd, F_GETFL)) < 0)
         return real_connect(fd, sa, len);
     int64_t deadline = fi->sndtimeo > 0 ? preload_deadline_after(fi->sndtimeo) : GREEN_NEVER;
@@ -391,7 +391,7 @@ static ssize_t sendmsg_call(struct io *io, bool nowait)
  * after the kernel accepted m, so its control data is readable. */
 static void unhide_passed(const struct msghdr *m)
 {
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -399,7 +399,7 @@ static void unhide_passed(const struct msghdr *m)
         for (size_t i = 0; i < n; i++) {
             int pfd;
             memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof pfd);
-            if ((fi = green_fd_info(pfd)) && fi->hidden_nonblock) {
+            if ((fi = fd_record(pfd)) && fi->hidden_nonblock) {
                 int fl = real_fcntl(pfd, F_GETFL);
                 if (fl >= 0 && real_fcntl(pfd, F_SETFL, fl & ~O_NONBLOCK) == 0)
                     fi->hidden_nonblock = 0;

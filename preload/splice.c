@@ -61,7 +61,7 @@ static size_t min_size(size_t a, size_t b)
 static ssize_t sendfile_call(struct io *io, bool nowait)
 {
     size_t n = io->total - io->done;
-    if (nowait && io->kind == GREEN_FD_SOCKET) {
+    if (nowait && io->kind == FD_SOCKET) {
         /* Nothing can go now: a call of count 0 still reports bad fds
          * and offsets at once, as natively. */
         n = min_size(n, sock_room(io->fd));
@@ -84,12 +84,12 @@ static ssize_t sendfile_call(struct io *io, bool nowait)
  * sends all, as natively; to a pipe what fits once there is room. */
 PRELOAD_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
 {
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     if (!n || n > SSIZE_MAX || !preload_should_wait() || !(fi = fd_get(out)) ||
-        (fi->kind != GREEN_FD_SOCKET && fi->kind != GREEN_FD_PIPE) || fd_nonblock(out, fi))
+        (fi->kind != FD_SOCKET && fi->kind != FD_PIPE) || fd_nonblock(out, fi))
         return real_sendfile(out, in, off, n);
     struct io io = {.fd = out, .events = GREEN_OUT, .call = sendfile_call,
-                    .all = fi->kind == GREEN_FD_SOCKET, .total = min_size(n, max_rw_count()),
+                    .all = fi->kind == FD_SOCKET, .total = min_size(n, max_rw_count()),
                     .sendfile = {in, off}};
     return preload_ret(io_run(&io));
 }
@@ -108,7 +108,7 @@ struct sp {
     size_t n;
     unsigned int flags;
     bool tee;
-    struct green_fdinfo *ifi, *ofi;
+    struct fd_rec *ifi, *ofi;
 };
 
 /* A socket input an attempt may read: one with data, an error or its
@@ -126,9 +126,9 @@ static bool sock_in_ready(int fd)
 static ssize_t sp_try(struct sp *s)
 {
     size_t n = s->n;
-    if (s->ifi->kind == GREEN_FD_SOCKET && !sock_in_ready(s->in))
+    if (s->ifi->kind == FD_SOCKET && !sock_in_ready(s->in))
         return -EAGAIN;
-    if (s->ofi->kind == GREEN_FD_SOCKET && !(n = min_size(n, sock_room(s->out))))
+    if (s->ofi->kind == FD_SOCKET && !(n = min_size(n, sock_room(s->out))))
         return -EAGAIN;
     unsigned int fl = s->flags | SPLICE_F_NONBLOCK;
     ssize_t r = s->tee ? real_tee(s->in, s->out, n, fl)
@@ -138,9 +138,9 @@ static ssize_t sp_try(struct sp *s)
 
 /* The side that keeps the call waiting: the input while it has nothing
  * to read, else the output. */
-static void sp_side(struct sp *s, int *fd, int *events, struct green_fdinfo **fi)
+static void sp_side(struct sp *s, int *fd, int *events, struct fd_rec **fi)
 {
-    bool in = s->ifi->kind != GREEN_FD_FILE && !ready(s->in, POLLIN);
+    bool in = s->ifi->kind != FD_FILE && !ready(s->in, POLLIN);
     *fd = in ? s->in : s->out;
     *events = in ? GREEN_IN : GREEN_OUT;
     *fi = in ? s->ifi : s->ofi;
@@ -163,7 +163,7 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
     size_t done = 0;
     for (;;) {
         ssize_t r = sp_try(s);
-        if (r > 0 && s->ofi->kind == GREEN_FD_SOCKET && (size_t)r < s->n &&
+        if (r > 0 && s->ofi->kind == FD_SOCKET && (size_t)r < s->n &&
             ready(s->in, POLLIN)) {
             done += (size_t)r;
             s->n -= (size_t)r;
@@ -172,7 +172,7 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
         if (r != -EAGAIN)
             return r < 0 ? (done ? (ssize_t)done : r) : (ssize_t)done + r;
         int fd, events;
-        struct green_fdinfo *fi;
+        struct fd_rec *fi;
         sp_side(s, &fd, &events, &fi);
         int64_t deadline = 0; /* the side may change: its own timeout */
         int w = fd_wait(fd, events, fi, &deadline, NULL);
@@ -185,9 +185,9 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
 
 /* A side splice can wait on: a pipe or socket the program did not make
  * non-blocking. Files and others are made for real. */
-static struct green_fdinfo *waitable(int fd)
+static struct fd_rec *waitable(int fd)
 {
-    struct green_fdinfo *fi = fd_get(fd);
+    struct fd_rec *fi = fd_get(fd);
     if (!fi || fd_nonblock(fd, fi))
         return NULL;
     return fi;
@@ -202,8 +202,8 @@ static ssize_t do_splice(struct sp *s)
 {
     if (!s->n || (s->flags & SPLICE_F_NONBLOCK) || !preload_should_wait() ||
         !(s->ifi = waitable(s->in)) || !(s->ofi = waitable(s->out)) ||
-        (s->ifi->kind != GREEN_FD_PIPE && s->ofi->kind != GREEN_FD_PIPE) ||
-        (s->tee && (s->ifi->kind != GREEN_FD_PIPE || s->ofi->kind != GREEN_FD_PIPE)))
+        (s->ifi->kind != FD_PIPE && s->ofi->kind != FD_PIPE) ||
+        (s->tee && (s->ifi->kind != FD_PIPE || s->ofi->kind != FD_PIPE)))
         return preload_ret(sp_real(s));
     return preload_ret(sp_loop(s));
 }

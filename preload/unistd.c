@@ -58,7 +58,7 @@ static ssize_t read_call(struct io *io, bool nowait)
     struct iovec iov = {.iov_base = io->buf, .iov_len = io->total};
     ssize_t r = -1;
     errno = ENOTSOCK;
-    if (nowait && io->kind == GREEN_FD_SOCKET)
+    if (nowait && io->kind == FD_SOCKET)
         r = real_recv(io->fd, io->buf, io->total, MSG_DONTWAIT);
     if (r >= 0 || errno != ENOTSOCK) /* else not a socket, or no longer one */
         return preload_neg_errno(r);
@@ -80,7 +80,7 @@ static ssize_t write_call(struct io *io, bool nowait)
     ssize_t r;
     if (!nowait)
         r = real_write(io->fd, p, n);
-    else if (io->kind == GREEN_FD_SOCKET)
+    else if (io->kind == FD_SOCKET)
         r = real_send(io->fd, p, n, MSG_DONTWAIT | (io->done ? MSG_NOSIGNAL : 0));
     else if ((r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
         return io_nowait_err(errno, 0);
@@ -96,8 +96,8 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_WRONLY) : 0;
     if (r < 0)
         return preload_fail(r);
-    struct green_fdinfo *fi = fd_get(fd);
-    if (fi && fi->kind == GREEN_FD_FILE && n) /* page cache first, else a helper (file.c) */
+    struct fd_rec *fi = fd_get(fd);
+    if (fi && fi->kind == FD_FILE && n) /* page cache first, else a helper (file.c) */
         return preload_ret(preload_file_preadv(fd, &(struct iovec){buf, n}, 1, -1));
     struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n,
                     .rw = true};
@@ -255,8 +255,8 @@ static int make_pipe(int p[2], int flags, bool two)
         p[0] = fd_shim_adopt(p[0]);
         p[1] = fd_shim_adopt(p[1]);
     } else if (r == 0) {
-        fd_new(p[0], GREEN_FD_PIPE, flags & O_NONBLOCK, 0);
-        fd_new(p[1], GREEN_FD_PIPE, flags & O_NONBLOCK, 0);
+        fd_new(p[0], FD_PIPE, flags & O_NONBLOCK, 0);
+        fd_new(p[1], FD_PIPE, flags & O_NONBLOCK, 0);
     }
     return r;
 }

@@ -250,30 +250,18 @@ struct green_pollfd {
 GREEN_YIELDS GREEN_API int green_fd_wait_many(const struct green_pollfd *fds, size_t n,
                                               int64_t deadline);
 
-/* What the layer above knows of a fd, kept with the core's record so that
- * an interposer needs no system call to learn it. All zeros (unknown)
- * until filled; zeroed again by green_fd_close. */
-enum green_fd_kind {
-    GREEN_FD_UNKNOWN = 0,
-    GREEN_FD_SOCKET,
-    GREEN_FD_PIPE,  /* pipes and FIFOs */
-    GREEN_FD_FILE,  /* regular files, directories, block devices */
-    GREEN_FD_OTHER, /* ttys, eventfd, timerfd, signalfd, ... */
-};
-struct green_fdinfo {
-    unsigned char kind;      /* enum green_fd_kind */
-    unsigned char nonblock;  /* the program's own O_NONBLOCK */
-    unsigned char hidden_nonblock; /* O_NONBLOCK set by libgreen, hidden */
-    unsigned char flags;     /* free for the layer above */
-    int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
-    int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
-};
+/* Room the core keeps with its record of each fd for the layer above
+ * (what it knows of the fd, so that an interposer needs no system call
+ * to learn it), as green_thread_userdata is per thread: the core never
+ * reads it. All zeros until written; zeroed again by green_fd_close. */
+#define GREEN_FD_SLOT_SIZE 24
 
-/* The record for fd; NULL when fd < 0 or out of memory. */
-GREEN_API struct green_fdinfo *green_fd_info(int fd);
+/* fd's slot: GREEN_FD_SLOT_SIZE bytes aligned for any integer or
+ * pointer; NULL when fd < 0 or out of memory. */
+GREEN_API void *green_fd_slot(int fd);
 
 /* fd is about to be closed (or replaced by dup2): wake its waiters with
- * -EBADF and forget all state kept for it (watcher, green_fdinfo). Call
+ * -EBADF and forget all state kept for it (watcher, green_fd_slot). Call
  * before the real close, and when a call returns a new fd (socket,
  * accept, open, pipe, dup...), whose number may have been closed where
  * no interposer saw it. Returns 0. */
