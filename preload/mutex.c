@@ -147,7 +147,7 @@ GREEN_YIELDS static int glibc_wait(pthread_cond_t *c, pthread_mutex_t *m, clocki
 static clockid_t cond_clock(pthread_cond_t *c)
 {
     if (pthr_cond_is_glibc(c))
-        return AS_COND(c)->reserved[1] & 2 ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+        return c->__data.__wrefs & GLIBC_COND_MONOTONIC ? CLOCK_MONOTONIC : CLOCK_REALTIME;
     return AS_COND(c)->clock;
 }
 

@@ -76,16 +76,20 @@ static inline int pthr_clock_ok(clockid_t c)
 #define AS_COND(c) ((green_cond *)(void *)(c))
 #define AS_SEM(s) ((green_sem *)(void *)(s))
 
-/* glibc's marks of the objects libgreen leaves to it: process-shared
- * mutexes (bit 128 of __kind), conditions (bit 0 of __wrefs). */
+/* glibc's marks of the objects libgreen leaves to it, read in glibc's
+ * own layout: process-shared mutexes (bit 128 of __kind), conditions
+ * (bit 0 of __wrefs; bit 1 is its clock, CLOCK_MONOTONIC when set). The
+ * green objects keep those words zero (green.h). */
 #define GLIBC_MUTEX_PSHARED 128
+#define GLIBC_COND_PSHARED 1
+#define GLIBC_COND_MONOTONIC 2
 static inline int pthr_mutex_is_glibc(const pthread_mutex_t *m)
 {
-    return AS_MUTEX(m)->kind & GLIBC_MUTEX_PSHARED;
+    return m->__data.__kind & GLIBC_MUTEX_PSHARED;
 }
 static inline int pthr_cond_is_glibc(const pthread_cond_t *c)
 {
-    return AS_COND(c)->reserved[1] & 1;
+    return c->__data.__wrefs & GLIBC_COND_PSHARED;
 }
 
 #endif
