@@ -160,7 +160,7 @@ PRELOAD_EXPORT int eventfd(unsigned int v, int flags)
 {
     preload_ensure();
     int fd = real_eventfd(v, flags);
-    return fd >= 0 && fd_core_call() ? fd_shim_adopt(fd)
+    return fd >= 0 && preload_core_call() ? fd_shim_adopt(fd)
                                      : made(fd, FD_OTHER, flags & EFD_NONBLOCK);
 }
 
@@ -196,7 +196,7 @@ PRELOAD_EXPORT int inotify_init1(int flags)
 /* The core's own epoll fd goes high, out of the program's way. */
 static int epoll_made(int fd)
 {
-    return fd >= 0 && fd_core_call() ? fd_shim_adopt(fd) : made(fd, FD_OTHER, 0);
+    return fd >= 0 && preload_core_call() ? fd_shim_adopt(fd) : made(fd, FD_OTHER, 0);
 }
 
 /* Never waits; see epoll_made. */

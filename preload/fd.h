@@ -87,9 +87,6 @@ PRELOAD_HIDDEN void fd_closing(int fd);
 
 /* ---- libgreen's own fds (ownfd.c) -------------------------------------- */
 
-/* True while the core makes or drops fds for itself: at green_init
- * (init.c sets preload_core_fds) and inside the event loop. */
-PRELOAD_HIDDEN bool fd_core_call(void);
 /* Move a fd the core just made out of the program's way (a high number,
  * close-on-exec) and remember it. Returns the new number, or fd. */
 PRELOAD_HIDDEN int fd_shim_adopt(int fd);

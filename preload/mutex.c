@@ -26,7 +26,8 @@ GREEN_YIELDS static int glibc_lock(pthread_mutex_t *m, clockid_t c, const struct
 {
     if (!preload_should_wait())
         return abs ? real_pthread_mutex_clocklock(m, c, abs) : real_pthread_mutex_lock(m);
-    return -green_poll_until(try_glibc_mutex, m, abs ? preload_deadline_at(c, abs) : GREEN_NEVER, 0);
+    int64_t deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER;
+    return -green_poll_until(try_glibc_mutex, m, deadline, 0);
 }
 
 /* Reads the type and process-shared attributes with glibc's getters;

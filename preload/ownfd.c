@@ -31,11 +31,6 @@
 static int shim[SHIM_MAX];
 static int nshim;
 
-bool fd_core_call(void)
-{
-    return preload_core_fds || (green_self() && !green_can_block());
-}
-
 /* Below the usual fd limit, so select() and the like still reach it,
  * but far above what a program normally uses. */
 static int shim_floor(void)
@@ -75,7 +70,7 @@ bool fd_is_shim(int fd)
 
 bool fd_hidden(int fd)
 {
-    return nshim && fd_is_shim(fd) && !fd_core_call();
+    return nshim && fd_is_shim(fd) && !preload_core_call();
 }
 
 void fd_shim_drop(int fd)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <time.h>
@@ -54,12 +55,24 @@ static inline void preload_ensure(void)
         preload_init_lazy();
 }
 
-/* True when the caller may wait green (see green_can_block). */
-static inline int preload_green(void)
-{
-    preload_ensure();
-    return green_can_block();
-}
+/* ---- who is calling: the guards of the interposers -------------------
+ * Every interposer starts with one of four tests, and passes through to
+ * real_<name> unless it holds:
+ *
+ *   preload_should_wait()   calls that may block (I/O, sockets, poll,
+ *                           sleeps, locks, name lookups, waits for
+ *                           children): wait green only when someone
+ *                           else could run meanwhile.
+ *   preload_green_thread()  calls that act on green threads themselves
+ *                           (join, exit, yield, signal masks and kills,
+ *                           syscall(2)): the green form on any green
+ *                           thread, even with nobody else to run.
+ *   green_self()            bookkeeping that never waits (fd records,
+ *                           pthread_t identity, cancellation): on a green
+ *                           thread, also while the core runs its own code.
+ *   preload_core_call()     calls that make fds (pipe, eventfd, epoll,
+ *                           timerfd): the core making them for itself,
+ *                           whose fds are then hidden (ownfd.c). */
 
 /* True when a blocking call should wait green rather than block the OS
  * thread: on a green thread, with someone else to run meanwhile. */
@@ -67,6 +80,20 @@ static inline int preload_should_wait(void)
 {
     preload_ensure();
     return green_worth_waiting();
+}
+
+/* True on a green thread that may switch (see green_can_block). */
+static inline int preload_green_thread(void)
+{
+    preload_ensure();
+    return green_can_block();
+}
+
+/* True while the core makes or drops fds for itself: at green_init
+ * (init.c sets preload_core_fds) and inside the event loop. */
+static inline bool preload_core_call(void)
+{
+    return preload_core_fds || (green_self() && !green_can_block());
 }
 
 /* ---- processes (process.c) -------------------------------------------- */

@@ -176,7 +176,7 @@ static void from_bits(uint64_t b, sigset_t *s)
  * error number. Off green threads: the real one. */
 PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_sigmask(how, set, old);
     sigset_t s, o;
     if (set && fd_copyin(&s, set, sizeof s) < 0)
@@ -194,7 +194,7 @@ PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 /* pthread_sigmask with -1/errno, as glibc's in a threaded process. */
 PRELOAD_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_sigprocmask(how, set, old);
     int r = pthread_sigmask(how, set, old);
     return r ? preload_fail(-r) : 0;
@@ -213,7 +213,7 @@ static green_thread *green_of(pthread_t t)
 PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 {
     green_yield_point();
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_kill(t, sig);
     if (sig < 0 || sig >= NSIGS)
         return EINVAL;
@@ -232,7 +232,7 @@ PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 PRELOAD_EXPORT int tgkill(pid_t pid, pid_t tid, int sig)
 {
     green_thread *g;
-    if (!preload_green() || pid != getpid() || !(g = green_thread_by_tid(tid)))
+    if (!preload_green_thread() || pid != getpid() || !(g = green_thread_by_tid(tid)))
         return real_tgkill(pid, tid, sig);
     int r = pthread_kill(pthr_to_ptid(g), sig);
     return r ? preload_fail(-r) : 0;
@@ -241,7 +241,7 @@ PRELOAD_EXPORT int tgkill(pid_t pid, pid_t tid, int sig)
 /* As pthread_kill of the calling thread. */
 PRELOAD_EXPORT int raise(int sig)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_raise(sig);
     int r = pthread_kill(pthread_self(), sig);
     return r ? preload_fail(-r) : 0;

@@ -328,7 +328,7 @@ long preload_sys(long nr, const long *a)
     long r = NONE;
     if (nr == SYS_futex) /* from any OS thread: a wake may concern green waiters */
         r = preload_futex(P(a[0]), I(a[1]), (uint32_t)a[2], a[3], P(a[4]), (uint32_t)a[5]);
-    else if (preload_green())
+    else if (preload_green_thread())
         r = route(nr, a);
     if (r == NONE)
         r = preload_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

@@ -168,7 +168,7 @@ void pthr_exit(void *retval)
  * one to end exits the process); passes through off green threads. */
 PRELOAD_EXPORT void pthread_exit(void *ret)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         real_pthread_exit(ret);
     pthr_exit(ret);
 }
@@ -183,14 +183,14 @@ GREEN_YIELDS static int join(pthread_t t, void **ret, int64_t deadline)
 /* Waits green for t to end; passes through off green threads. */
 PRELOAD_EXPORT int pthread_join(pthread_t t, void **ret)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_join(t, ret);
     return join(t, ret, GREEN_NEVER);
 }
 
 PRELOAD_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_tryjoin_np(t, ret);
     return -green_join(pthr_from_ptid(t), ret, 0);
 }
@@ -201,7 +201,7 @@ PRELOAD_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret)
 PRELOAD_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c,
                                         const struct timespec *abs)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_clockjoin_np(t, ret, c, abs);
     if (!pthr_clock_ok(c))
         return EINVAL;
@@ -302,7 +302,7 @@ PRELOAD_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 PRELOAD_EXPORT int sched_yield(void)
 {
     green_yield_point();
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_sched_yield();
     green_yield();
     return 0;

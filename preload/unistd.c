@@ -142,7 +142,7 @@ static bool hands_off(int fd)
 {
     if (!fd_is_shim(fd))
         return false;
-    if (!fd_core_call())
+    if (!preload_core_call())
         return true;
     fd_shim_drop(fd);
     return false;
@@ -251,7 +251,7 @@ static int make_pipe(int p[2], int flags, bool two)
 {
     preload_ensure();
     int r = two ? real_pipe2(p, flags) : real_pipe(p);
-    if (r == 0 && fd_core_call()) {
+    if (r == 0 && preload_core_call()) {
         p[0] = fd_shim_adopt(p[0]);
         p[1] = fd_shim_adopt(p[1]);
     } else if (r == 0) {
