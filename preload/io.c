@@ -2,7 +2,7 @@
  *
  * Every one of them has a non-blocking form in preadv2/pwritev2 with
  * RWF_NOWAIT, at the same offset (-1: the current position); the wait
- * and the retries are io_run's (fd.c). Reads of regular files go to
+ * and the retries are io_run's (iorun.c). Reads of regular files go to
  * file.c (page cache first, else a helper thread); writes to them are
  * made for real (see LIMITS in libgreen.7). A negative offset of pread, pwrite, preadv
  * and pwritev goes to the C library as it is (EINVAL), since -1 means

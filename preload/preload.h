@@ -42,7 +42,7 @@ PRELOAD_HIDDEN extern int preload_state;
 PRELOAD_HIDDEN void preload_init_lazy(void);
 
 /* Set while green_init runs: the fds made meanwhile are libgreen's own
- * (see fd.c), kept out of the program's way. */
+ * (see ownfd.c), kept out of the program's way. */
 PRELOAD_HIDDEN extern int preload_core_fds;
 
 /* The pthread_t of main (its real one) and its green thread. */

@@ -1,7 +1,7 @@
 /* socket.c: sockets as green waits.
  *
  * recv and send families try the call with MSG_DONTWAIT added (the
- * socket's flags stay untouched) and wait green on EAGAIN (fd.c). A
+ * socket's flags stay untouched) and wait green on EAGAIN (iorun.c). A
  * blocking send on a stream socket takes all of the buffer, as the kernel
  * does, and MSG_WAITALL receives until full, EOF or an error; the later
  * attempts of such a call add MSG_NOSIGNAL, since the kernel returns the

@@ -153,7 +153,7 @@ static ssize_t sp_real(struct sp *s)
     return preload_neg_errno(r);
 }
 
-/* As io_loop (fd.c), with the waiting side chosen after each attempt:
+/* As io_loop (iorun.c), with the waiting side chosen after each attempt:
  * socket timeouts end the wait with EAGAIN, SA_RESTART resumes it unless
  * a socket timeout is set. A splice to a socket goes on while the pipe
  * has data, as the kernel's does; an error after progress returns the

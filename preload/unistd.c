@@ -11,7 +11,7 @@
  * gets EAGAIN, as natively) or the fd is a file or block device, which
  * polling cannot wait for (then the real call is made). Where the kernel
  * has no non-blocking form (FIFOs opened with open(), ttys, some devices:
- * EOPNOTSUPP) io_run finds another (fd.c). A count of 0 is made as the
+ * EOPNOTSUPP) io_run finds another (iorun.c). A count of 0 is made as the
  * program made it (see io_loop).
  *
  * read and write check their whole buffer before clamping the count to
