@@ -74,7 +74,9 @@ PRELOAD_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
     pthr_exit(p->retval);
 }
 
-int pthr_cancel_due(void)
+/* 1 when the caller is a green thread with an enabled cancellation
+ * pending (green_cancel_point would end it), 0 otherwise. */
+static int cancel_due(void)
 {
     if (!green_self())
         return 0;
@@ -83,7 +85,7 @@ int pthr_cancel_due(void)
 }
 
 /* Acting on a cancellation is the core's (green_cancel_point, and every
- * wait that is a cancellation point): it asks pthr_cancel_due and ends
+ * wait that is a cancellation point): it asks cancel_due and ends
  * the thread with cancel_now. */
 static void cancel_now(void)
 {
@@ -92,7 +94,7 @@ static void cancel_now(void)
 
 __attribute__((constructor)) static void cancel_init(void)
 {
-    green_cancel_hooks(pthr_cancel_due, cancel_now);
+    green_cancel_hooks(cancel_due, cancel_now);
 }
 
 PRELOAD_EXPORT void pthread_testcancel(void)

@@ -50,9 +50,6 @@ PRELOAD_HIDDEN void pthr_free_keys(struct pthr *p);
 /* End the calling green thread: cleanup handlers (innermost first),
  * key destructors, then green_exit (thread.c). */
 PRELOAD_HIDDEN _Noreturn void pthr_exit(void *retval);
-/* 1 when the caller is a green thread with an enabled cancellation
- * pending (green_cancel_point would end it), 0 otherwise (cancel.c). */
-PRELOAD_HIDDEN int pthr_cancel_due(void);
 /* Jump into the innermost cleanup buffer of p (cancel.c). */
 PRELOAD_HIDDEN _Noreturn void pthr_unwind(struct pthr *p);
 
