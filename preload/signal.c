@@ -88,6 +88,17 @@ static void report_old(struct sigaction *old, const struct sigaction *prev,
     }
 }
 
+/* The action the kernel gets for the program's act: the wrapper, with
+ * the slice signal blocked (no preemption inside handlers). */
+static struct sigaction wrapped_action(const struct sigaction *act)
+{
+    struct sigaction mine = *act;
+    mine.sa_sigaction = wrapper;
+    mine.sa_flags |= SA_SIGINFO;
+    sigaddset(&mine.sa_mask, GREEN_SLICE_SIGNAL);
+    return mine;
+}
+
 /* Installs a wrapper around the program's handler (see above); reports
  * the program's own action back. Fails and succeeds as natively. In a
  * vfork child the action goes to the kernel as is and prog[] (the
@@ -99,28 +110,20 @@ PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigact
     if (sig < 1 || sig >= NSIGS || is_fault(sig))
         return real_sigaction(sig, act, old);
     struct sigaction mine, prev, was = prog[sig];
-    if (preload_vforking) {
-        if (real_sigaction(sig, act, &prev) < 0)
-            return -1;
-        if (old)
-            report_old(old, &prev, &was);
-        return 0;
-    }
-    int wrap = act && is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
+    bool ours = act && !preload_vforking;
+    int wrap = ours && is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
     if (wrap) {
-        mine = *act;
-        mine.sa_sigaction = wrapper;
-        mine.sa_flags |= SA_SIGINFO;
-        sigaddset(&mine.sa_mask, GREEN_SLICE_SIGNAL); /* no preemption inside handlers */
+        mine = wrapped_action(act);
         prog[sig] = *act;
     }
     if (real_sigaction(sig, wrap ? &mine : act, &prev) < 0) {
-        prog[sig] = was;
+        if (wrap)
+            prog[sig] = was;
         return -1;
     }
     if (old)
         report_old(old, &prev, &was);
-    if (act) {
+    if (ours) {
         wrapped[sig] = wrap;
         prog[sig] = *act;
     }
