@@ -14,6 +14,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -56,8 +57,9 @@ static inline void preload_ensure(void)
 }
 
 /* ---- who is calling: the guards of the interposers -------------------
- * Every interposer starts with one of four tests, and passes through to
- * real_<name> unless it holds:
+ * Every interposer starts with one of four tests, which says whether it
+ * passes through to real_<name> or takes its green form (or, for the
+ * last, whether the call is the core's own):
  *
  *   preload_should_wait()   calls that may block (I/O, sockets, poll,
  *                           sleeps, locks, name lookups, waits for
@@ -102,7 +104,6 @@ static inline bool preload_core_call(void)
  * that programs exec'd later start without it (GREEN_INHERIT=0, read
  * with the other variables by green_config_from_env). */
 PRELOAD_HIDDEN void preload_uninherit(void);
-
 
 /* Set on the parent's OS thread (so in the child's view too) while a
  * vfork child runs; preload_vfork_pid is the parent's pid. */
