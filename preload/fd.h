@@ -4,9 +4,10 @@
  *
  * Every fd has a struct fd_rec in the slot the core keeps with its own
  * record of the fd (green_fd_slot): its kind, the program's own
- * O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits below. Interposers that make a fd record what they know (fd_new);
- * a fd nobody saw made (inherited, made by an uninterposed call) is
- * adopted on its first slow-path use (fd_get). A record of a file
+ * O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits below.
+ * Interposers that make a fd record what they know (fd_new); a fd
+ * nobody saw made (inherited, made by an uninterposed call) is adopted
+ * on its first slow-path use (fd_get). A record of a file
  * description others may share (a dup, an adopted fd) is re-read from
  * the kernel before its O_NONBLOCK or timeouts decide anything.
  *
