@@ -101,15 +101,22 @@ PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int ma
 
 /* ---- the waiting loop (iorun.c) ---------------------------------------- */
 
+/* What an I/O call's waits share: its deadline, from the socket
+ * timeouts on the first wait (0 until then), and green_call_seq() from
+ * when the call began (FD_CALL_START). */
+struct fd_call {
+    int64_t deadline;
+    unsigned long since;
+};
+#define FD_CALL_START ((struct fd_call){.since = green_call_seq()})
+
 /* One green_wait of an I/O call (GREEN_CALL_IO) on fd for events (a
- * cancel frees *owned, when owned is given, and ends the thread). The
- * deadline comes from the socket timeouts on the first wait (*deadline
- * 0) and holds for the call's later waits. Returns > 0 to try the call
- * again (ready, or interrupted by a SA_RESTART handler with no
- * timeout), -EAGAIN at the timeout, -EPERM for a fd that cannot be
- * polled, -EINTR, -EBADF. */
+ * cancel frees *owned, when owned is given, and ends the thread).
+ * Returns > 0 to try the call again (ready, or interrupted by a
+ * SA_RESTART handler with no timeout), -EAGAIN at the timeout, -EPERM
+ * for a fd that cannot be polled, -EINTR, -EBADF. */
 GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct fd_rec *fi,
-                                        int64_t *deadline, struct iovec **owned);
+                                        struct fd_call *c, struct iovec **owned);
 
 struct io;
 /* One attempt of the call: nowait selects its non-blocking form (else

@@ -41,13 +41,12 @@ static void release_owned(void *arg)
     *owned = NULL;
 }
 
-int fd_wait(int fd, int events, const struct fd_rec *fi, int64_t *deadline,
-            struct iovec **owned)
+int fd_wait(int fd, int events, const struct fd_rec *fi, struct fd_call *c, struct iovec **owned)
 {
-    if (!*deadline)
-        *deadline = deadline_of(fi, events);
+    if (!c->deadline)
+        c->deadline = deadline_of(fi, events);
     struct green_wait w = {.call = GREEN_CALL_IO, .on = GREEN_ON_FD, .fd = fd,
-                           .events = events, .deadline = *deadline,
+                           .events = events, .deadline = c->deadline, .since = c->since,
                            .release = owned ? release_owned : NULL, .arg = owned};
     return green_wait(&w);
 }
@@ -55,11 +54,11 @@ int fd_wait(int fd, int events, const struct fd_rec *fi, int64_t *deadline,
 /* Where the kernel has no non-blocking form and no twin can be made
  * (ttys, devices, inotify): wait until ready, then make the call as the
  * program did (see LIMITS in libgreen.7). */
-GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct fd_rec *fi)
+GREEN_YIELDS static ssize_t ready_then_call(struct io *io, struct fd_rec *fi, struct fd_call *c)
 {
     if (!fd_nonblock(io->fd, fi)) {
-        int64_t never = GREEN_NEVER;
-        int w = fd_wait(io->fd, io->events, fi, &never, &io->owned);
+        c->deadline = GREEN_NEVER;
+        int w = fd_wait(io->fd, io->events, fi, c, &io->owned);
         if (w < 0 && w != -EPERM)
             return w;
     }
@@ -141,11 +140,11 @@ static bool sock_error(const struct io *io)
  * all). EAGAIN waits, unless the program asked for it. */
 GREEN_YIELDS static ssize_t io_loop(struct io *io, struct fd_rec *fi)
 {
-    int64_t deadline = 0;
+    struct fd_call c = FD_CALL_START;
     if (io->rw && !io->total && nothing_now(io, fi))
         return last(io, io->call(io, false));
     if (io->rw && !io->total && io->events == GREEN_IN)
-        return last(io, ready_then_call(io, fi)); /* an event queue */
+        return last(io, ready_then_call(io, fi, &c)); /* an event queue */
     for (;;) {
         if (io->done && sock_error(io))
             return 0;
@@ -155,10 +154,10 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct fd_rec *fi)
         if (r >= 0)
             return 0;
         if (r == IO_NOFORM)
-            return last(io, ready_then_call(io, fi));
+            return last(io, ready_then_call(io, fi, &c));
         if (r != -EAGAIN || fd_nonblock(io->fd, fi))
             return r;
-        int w = fd_wait(io->fd, io->events, fi, &deadline, &io->owned);
+        int w = fd_wait(io->fd, io->events, fi, &c, &io->owned);
         if (w == -EPERM)
             return last(io, io->call(io, false));
         if (w < 0)

@@ -82,13 +82,15 @@ static void release(void *arg)
 GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
 {
     int r;
+    unsigned long since = green_call_seq();
     for (;;) {
         if ((r = p->check(p)) != 0 || (deadline != GREEN_NEVER && green_now() >= deadline))
             break;
         if (!p->fds && (r = p->build(p)) < 0)
             break;
         struct green_wait w = {.call = GREEN_CALL_POLL, .on = GREEN_ON_FDS, .fds = p->fds,
-                               .n = p->n, .deadline = deadline, .release = release, .arg = p};
+                               .n = p->n, .deadline = deadline, .since = since,
+                               .release = release, .arg = p};
         if ((r = green_wait(&w)) < 0)
             break;
     }

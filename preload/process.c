@@ -50,6 +50,7 @@
  * Returns the pid, 0 (the caller's WNOHANG), or -errno. */
 GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage *ru)
 {
+    unsigned long since = green_call_seq();
     for (;;) {
         pid_t r = real_wait4(pid, st, opt | WNOHANG, ru);
         if (r != 0)
@@ -58,7 +59,7 @@ GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage
             return 0;
         struct green_wait w = {.call = GREEN_CALL_CHILD, .on = GREEN_ON_CHILD, .fd = pid,
                                .events = (opt & (WUNTRACED | WCONTINUED)) != 0,
-                               .deadline = GREEN_NEVER};
+                               .deadline = GREEN_NEVER, .since = since};
         int k = green_wait(&w);
         if (k < 0)
             return k;
@@ -108,6 +109,7 @@ static pid_t waitid_pid(idtype_t type, id_t id)
  * natively). */
 GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, int opt)
 {
+    unsigned long since = green_call_seq();
     for (;;) {
         siginfo_t si = {0};
         if (real_waitid(type, id, &si, opt | WNOHANG) < 0) {
@@ -116,7 +118,7 @@ GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, in
         }
         if (si.si_pid)
             return fd_copyout(info, &si, sizeof si);
-        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER};
+        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER, .since = since};
         if (type == P_PIDFD)
             w.on = GREEN_ON_FD, w.fd = (int)id, w.events = GREEN_IN;
         else

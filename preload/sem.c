@@ -37,7 +37,8 @@ GREEN_YIELDS static int glibc_wait(sem_t *s, clockid_t c, const struct timespec 
     if (!preload_should_wait())
         return abs ? real_sem_clockwait(s, c, abs) : real_sem_wait(s);
     struct green_wait w = {.call = GREEN_CALL_SEM, .on = GREEN_ON_RETRY,
-                           .deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER};
+                           .deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER,
+                           .since = green_call_seq()};
     int r;
     while (real_sem_trywait(s) < 0) {
         if (errno != EAGAIN)

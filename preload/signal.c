@@ -343,8 +343,8 @@ GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t d
     if (fd < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
         return -errno;
     struct green_wait w = {.call = call, .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD, .fd = fd,
-                           .events = GREEN_IN, .deadline = deadline, .release = end_wait,
-                           .arg = &fd};
+                           .events = GREEN_IN, .deadline = deadline, .since = green_call_seq(),
+                           .release = end_wait, .arg = &fd};
     int r;
     siginfo_t si;
     green_signal_waiting(to_bits(set));

@@ -200,11 +200,12 @@ static int connect_once(int fd, int fl, const struct sockaddr *sa, socklen_t len
 GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa, socklen_t len,
                                       int64_t deadline)
 {
+    unsigned long since = green_call_seq();
     int r = connect_once(fd, fl, sa, len);
     while (r == -EAGAIN || r == -EINPROGRESS || r == -EALREADY) {
         struct green_wait w = {.call = GREEN_CALL_CONNECT, .fd = fd, .events = GREEN_OUT,
                                .on = r == -EAGAIN ? GREEN_ON_RETRY : GREEN_ON_FD,
-                               .deadline = deadline, .result = r};
+                               .deadline = deadline, .result = r, .since = since};
         int k = green_wait(&w);
         if (k <= 0)
             return k;

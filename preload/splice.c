@@ -161,6 +161,7 @@ static ssize_t sp_real(struct sp *s)
 GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
 {
     size_t done = 0;
+    struct fd_call call = FD_CALL_START;
     for (;;) {
         ssize_t r = sp_try(s);
         if (r > 0 && s->ofi->kind == FD_SOCKET && (size_t)r < s->n &&
@@ -174,8 +175,8 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
         int fd, events;
         struct fd_rec *fi;
         sp_side(s, &fd, &events, &fi);
-        int64_t deadline = 0; /* the side may change: its own timeout */
-        int w = fd_wait(fd, events, fi, &deadline, NULL);
+        call.deadline = 0; /* the side may change: its own timeout */
+        int w = fd_wait(fd, events, fi, &call, NULL);
         if (w == -EPERM && !done)
             return sp_real(s);
         if (w < 0)

@@ -542,6 +542,12 @@ GREEN_API void green_signal_note(int sig, int restart);
  * should be made again; 0 otherwise (or for green_interrupt). */
 GREEN_API int green_intr_restart(void);
 
+/* Where the signals noted so far stand, for green_wait's since: read it
+ * when a blocking call begins, before its first attempt, so a signal
+ * handled while the call was under way (between the attempt and the
+ * wait) still interrupts the wait. Never 0. */
+GREEN_API unsigned long green_call_seq(void);
+
 /* The calling green thread's mask: how is SIG_BLOCK, SIG_UNBLOCK or
  * SIG_SETMASK; set may be NULL (only read *old). The OS thread's real
  * mask blocks a signal exactly when every green thread blocks it. A new
@@ -648,6 +654,10 @@ struct green_wait {
     size_t n;
     int64_t deadline; /* absolute, or GREEN_NEVER */
     int result;    /* GREEN_CALL_CONNECT: what its deadline returns */
+    /* green_call_seq() when the blocking call began: a signal noted
+     * since then interrupts the wait, as the kernel interrupts a system
+     * call from its entry on. 0: from when the wait begins. */
+    unsigned long since;
     /* Called before a cancellation ends the thread (frees what the
      * call holds); may be NULL. */
     void (*release)(void *arg);

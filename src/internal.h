@@ -73,6 +73,7 @@ struct green_thread {
     bool intr_restart;
     bool cancel_point; /* waits in a cancellation point (policy.c) */
     unsigned long block_seq; /* green__sigseq when it last blocked */
+    unsigned long call_since; /* green_wait's since while it waits, or 0 */
     /* tls.c: its thread pointer (NULL with shared TLS), whether the
      * block served an earlier thread, errno kept across a switch when
      * TLS is shared. */

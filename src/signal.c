@@ -39,7 +39,7 @@
 /* Signals whose real blocking libgreen manages. */
 #define MANAGED (~(BIT(SIGKILL) | BIT(SIGSTOP) | BIT(32) | BIT(33)))
 
-_Atomic unsigned long green__sigseq;
+_Atomic unsigned long green__sigseq = 1; /* 0: no since (green_wait) */
 static _Atomic uint64_t pending, restarts;
 /* green__sigseq as each signal was last noted: a wait that began later
  * was not interrupted by it (natively the handler ran while its thread
@@ -156,6 +156,11 @@ void green_signal_note(int sig, int restart)
 int green_intr_restart(void)
 {
     return green__current && green__current->intr_restart;
+}
+
+unsigned long green_call_seq(void)
+{
+    return atomic_load(&green__sigseq);
 }
 
 /* Signals aimed at t while it blocked them and now unblocked are
