@@ -18,8 +18,6 @@
 
 #include "run.h"
 
-#define TIMEOUT 30
-
 /* Run greenrun with args (NULL-terminated) and extra_env, never with
  * libgreen preloaded into greenrun itself. */
 static void greenrun(struct run_result *r, const char *const args[], const char *const env[])
@@ -31,7 +29,7 @@ static void greenrun(struct run_result *r, const char *const args[], const char 
         argv[n] = args[n - 1];
     }
     argv[n] = NULL;
-    int rc = run_prog(r, 0, argv, env, TIMEOUT);
+    int rc = run_prog(r, 0, argv, env, RUN_LIMIT);
     cr_assert_eq(rc, 0, "greenrun did not finish: %s", r->err);
     cr_assert(WIFEXITED(r->status), "greenrun died: status %#x, stderr: %s", r->status, r->err);
 }

@@ -20,19 +20,6 @@
 
 #include "run.h"
 
-#define TIMEOUT 120
-#define RUN_LIMIT 60
-
-static void run_ok(struct run_result *r, int preload, const char *const argv[])
-{
-    run_must_finish(r, preload, argv, NULL, RUN_LIMIT);
-}
-
-static void assert_same(const char *const argv[])
-{
-    run_expect_same(argv, NULL, RUN_LIMIT, NULL);
-}
-
 /* One test per call family: each runs the same cases natively and under
  * the shim, while another thread exists (so the shim's waiting paths). */
 #define SAME(name)                                                        \
@@ -76,13 +63,13 @@ Test(io, edge_calls_same_as_native, .timeout = TIMEOUT)
  * finds only the program's. */
 Test(io, own_fds_are_hidden_from_fd_scans, .timeout = TIMEOUT)
 {
-    run_expect_same((const char *const[]){"own_fds", NULL}, NULL, 60, NULL);
+    assert_same((const char *const[]){"own_fds", NULL});
 }
 
 Test(io, close_wakes_a_waiting_reader_with_ebadf, .timeout = TIMEOUT)
 {
     struct run_result r;
-    run_ok(&r, 1, (const char *const[]){"io_calls", "closewait", NULL});
+    run_ok(&r, 1, (const char *const[]){"io_calls", "closewait", NULL}, NULL);
     cr_expect(strstr(r.out, "reader after close: -1 EBADF") != NULL, "%s%s", r.out, r.err);
     run_free(&r);
 }

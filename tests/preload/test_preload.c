@@ -13,21 +13,6 @@
 
 #include "run.h"
 
-#define TIMEOUT 90   /* criterion's limit for a whole test */
-#define RUN_LIMIT 40 /* run.h's limit for one run of a program */
-
-static void run_ok(struct run_result *r, int preload, const char *const argv[],
-                   const char *const env[])
-{
-    run_must_finish(r, preload, argv, env, RUN_LIMIT);
-}
-
-/* Same stdout, stderr and status natively and under the shim. */
-static void assert_same(const char *const argv[])
-{
-    run_expect_same(argv, NULL, RUN_LIMIT, NULL);
-}
-
 Test(preload, threads_basic_same_as_native, .timeout = TIMEOUT)
 {
     assert_same((const char *const[]){"threads_basic", NULL});

@@ -27,22 +27,6 @@
 
 #include "run.h"
 
-#define TIMEOUT 90
-#define RUN_LIMIT 40
-#define PYTHON "/usr/bin/python3"
-
-static void run_ok(struct run_result *r, int preload, const char *const argv[],
-                   const char *const env[])
-{
-    run_must_finish(r, preload, argv, env, RUN_LIMIT);
-}
-
-/* Same stdout, stderr and status natively and under the shim. */
-static void assert_same(const char *const argv[])
-{
-    run_expect_same(argv, NULL, RUN_LIMIT, NULL);
-}
-
 Test(netdb, lookups_same_as_native, .timeout = TIMEOUT)
 {
     assert_same((const char *const[]){"lookups", NULL});
@@ -263,12 +247,6 @@ Test(process, green_inherit_bad_value_refuses, .timeout = TIMEOUT)
 }
 
 /* ---- python3 -------------------------------------------------------------------- */
-
-static void need_python(void)
-{
-    if (access(PYTHON, X_OK) != 0)
-        cr_skip_test(PYTHON " is not installed (scripts/setup installs python3)");
-}
 
 /* 20 threads each run a 0.5 s child: about 0.5 s, not 10 s. */
 Test(python, threads_running_subprocesses_overlap, .timeout = TIMEOUT)
