@@ -88,6 +88,20 @@ static inline void *join_ok(green_thread *t)
     return v;
 }
 
+static inline void *trylock_result(void *m)
+{
+    int r = green_mutex_lock(m, 0);
+    if (r == 0)
+        green_mutex_unlock(m);
+    return (void *)(intptr_t)r;
+}
+
+/* What another thread's trylock of m says right now. Only from main. */
+static inline int trylock_elsewhere(green_mutex *m)
+{
+    return (int)(intptr_t)join_ok(spawn_ok(trylock_result, m));
+}
+
 /* ---- child processes -------------------------------------------------- */
 
 #define CHILD_OUT_MAX (256 * 1024)
