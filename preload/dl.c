@@ -16,9 +16,6 @@
  * libc's dlsym itself cannot be had through dlsym (libgreen's own calls
  * bind to these stubs): it is read from the symbol table of the first
  * object after libgreen that defines it, through dl_iterate_phdr. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 
 #include <dlfcn.h>

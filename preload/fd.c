@@ -11,9 +11,6 @@
  * libgreen's own fds (libev's epoll fd) are moved high and skipped by
  * close, close_range, closefrom, dup2 and dup3 of the program: daemons
  * close every fd at start and would take the event loop with them. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 

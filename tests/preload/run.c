@@ -4,9 +4,6 @@
  * together with anything it started. The parent waits in poll() on the
  * output pipes and a pidfd of the child: no sleeps, no SIGCHLD handler
  * (criterion owns the test process's signals). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "run.h"
 
 #include <criterion/criterion.h>

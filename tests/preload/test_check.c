@@ -7,9 +7,6 @@
  * (tests/progs); the real musl, io_uring and Go programs are built only
  * where their compiler or library is installed, and their tests say so
  * when skipped (the detection itself is covered by crafted programs). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf; configure usually defines it */
-#endif
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>

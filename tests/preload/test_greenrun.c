@@ -4,9 +4,6 @@
  * the result) or refuses with status 2 and one line on stderr starting
  * with "greenrun: ". Refusals must happen before the program runs, so
  * those tests also check that the program wrote nothing. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf; configure usually defines it */
-#endif
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>

@@ -3,9 +3,6 @@
  * threads, never leave O_NONBLOCK on a shared pipe, and carry a
  * thread-per-connection echo server through 1,000 concurrent clients
  * on one OS thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -4,9 +4,6 @@
  *
  * Every test runs its program twice (run.h: natively, then with
  * LD_PRELOAD) and compares stdout, stderr and the exit status. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/wait.h>

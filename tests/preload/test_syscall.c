@@ -2,9 +2,6 @@
  * syscall(2) with futexes, reads and sleeps, C++20 atomic waits and Rust's
  * std threads (which wait with syscall(SYS_futex)), natively and under
  * the shim: the same output, on one OS thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,9 +1,6 @@
 /* test_threads.c: pthreads, C11 threads, C++ std::thread and Python's
  * threading under libgreen: the same results as natively, on one OS
  * thread, with waits that overlap instead of serialising. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>

@@ -6,9 +6,6 @@
  * handlers from a threaded program (the child has the calling thread
  * only), and N threads each running system("sleep 0.3") at once. The
  * output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

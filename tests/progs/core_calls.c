@@ -11,9 +11,6 @@
  * SPIN_MS: neither the dump nor the watchdog's signal is the program's,
  * so neither may cut main's sleep short (EINTR).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -8,9 +8,6 @@
  * Queries are answered in arrival order, each DELAY_MS after it came,
  * so that concurrent queries overlap. Prints "ready" on stdout once
  * bound, then serves until killed. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>

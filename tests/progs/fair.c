@@ -18,9 +18,6 @@
  * Under a libgreen without preemption the first never ends (main never
  * wakes) and the others spin forever.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>

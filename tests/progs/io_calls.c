@@ -10,9 +10,6 @@
  * Usage: io_calls [CASE...]   (no CASE: all those that behave the same
  * natively; "closewait" only under libgreen: natively a read blocked in
  * another thread ignores close). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -11,9 +11,6 @@
  *                      libgreen 1 plus its helper threads still alive)
  *
  * The output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>

@@ -9,9 +9,6 @@
  * thread runs throughout: a wait that blocked the whole process would
  * stop it. Every line is the same natively and under libgreen; -t also
  * prints the "Threads:" line of /proc/self/status. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

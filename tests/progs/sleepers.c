@@ -8,9 +8,6 @@
  * /proc/self/status, read by main while the others sleep.
  * -e instead prints what the sleep calls return on edge cases (bad
  * times, other clocks, absolute times), while a second thread exists. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -6,9 +6,6 @@
  * sleeps 10 ms; prints "done" when both are back. Under libgreen the
  * sleeper cannot run before the spinner ends: what the watchdog is for.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -16,9 +16,6 @@
  * wait is green. Every line printed is the same natively and under
  * libgreen; -t (last argument) also prints "Threads:" (with the server,
  * natively, its threads may still be ending). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

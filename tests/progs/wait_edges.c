@@ -18,9 +18,6 @@
  *   - a signal sent to the process that only main blocks, main waiting
  *     for it in sigwait, is returned by sigwait (last: natively nothing
  *     else could take it, a wrong answer kills the process). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

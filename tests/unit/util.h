@@ -12,9 +12,6 @@
 #ifndef GREEN_TEST_UTIL_H
 #define GREEN_TEST_UTIL_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
 
 #include <criterion/criterion.h>
 #include <ctype.h>
