@@ -26,13 +26,6 @@
 static int sig;
 static long spin;
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *signaller(void *x)
 {
     if (kill(getpid(), sig) < 0)

@@ -12,14 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-static long ms;
+#include "check.h"
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long ms;
 
 static void *spin(void *x)
 {
