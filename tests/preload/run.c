@@ -404,6 +404,20 @@ void assert_same_one_thread(const char *const argv[])
     run_free(&shim);
 }
 
+int run_os_threads(int pid)
+{
+    char path[64], line[256];
+    int n = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
 void need_python(void)
 {
     if (access(PYTHON, X_OK) != 0)

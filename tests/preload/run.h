@@ -77,6 +77,9 @@ void assert_same_one_thread(const char *const argv[]);
 /* Skip the current test when PYTHON is not installed. */
 void need_python(void);
 
+/* How many OS threads process pid has (/proc), or -1. */
+int run_os_threads(int pid);
+
 /* Free the buffers of r (r itself is the caller's) and zero it. */
 void run_free(struct run_result *r);
 

@@ -119,8 +119,7 @@ Test(fair, the_watchdog_is_silent_about_a_preempted_thread, .timeout = TIMEOUT)
 
 static void py_same(const char *script)
 {
-    if (access(PYTHON, X_OK))
-        cr_skip_test("no " PYTHON);
+    need_python();
     run_expect_same((const char *const[]){PYTHON, "-c", script, NULL}, NULL, 90, NULL);
 }
 

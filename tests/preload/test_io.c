@@ -157,21 +157,6 @@ static int start_server(int *outfd)
     return port;
 }
 
-/* OS threads of pid, from /proc. */
-static int threads_of(pid_t pid)
-{
-    char path[64], line[256];
-    int n = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
      .fini = kill_server)
 {
@@ -200,7 +185,7 @@ Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
     struct pollfd p = {fleet[0], POLLIN, 0};
     int most = 0, t;
     while (poll(&p, 1, 500) == 0)
-        if ((t = threads_of(server)) > most)
+        if ((t = run_os_threads(server)) > most)
             most = t;
     char buf[512] = "";
     ssize_t n = 0, r;
@@ -208,7 +193,7 @@ Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
         n += r;
     int status;
     waitpid(f, &status, 0);
-    if ((t = threads_of(server)) > most)
+    if ((t = run_os_threads(server)) > most)
         most = t;
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "echo_fleet: %#x %s", status, buf);
     cr_expect(strstr(buf, "conns 1000 ok 1000 failed 0 ") != NULL, "echo_fleet: %s", buf);

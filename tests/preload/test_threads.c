@@ -79,11 +79,6 @@ Test(threads, cxx_thread_local_same_as_native, .timeout = TIMEOUT)
 
 /* ---- Python (Debian's python3; scripts/setup installs it) ---------------- */
 
-static int have_python(void)
-{
-    return access(PYTHON, X_OK) == 0;
-}
-
 static struct run_result py(int preload, const char *script)
 {
     struct run_result r;
@@ -99,8 +94,7 @@ static struct run_result py(int preload, const char *script)
 /* 500 threads sleeping 1 s each overlap: about 1 s, not 500. */
 Test(threads, python_500_sleepers_overlap_on_one_os_thread, .timeout = TIMEOUT)
 {
-    if (!have_python())
-        cr_skip_test("no " PYTHON);
+    need_python();
     struct run_result r = py(1, "import threading, time\n"
                                 "ts = [threading.Thread(target=time.sleep, args=(1,))"
                                 " for _ in range(500)]\n"
@@ -115,8 +109,7 @@ Test(threads, python_500_sleepers_overlap_on_one_os_thread, .timeout = TIMEOUT)
 /* queue.Queue: 50 producers and 50 consumers pass 100,000 items. */
 Test(threads, python_queue_producers_consumers_sum_exactly, .timeout = TIMEOUT)
 {
-    if (!have_python())
-        cr_skip_test("no " PYTHON);
+    need_python();
     struct run_result r = py(1, "import threading, queue\n"
                                 "q = queue.Queue(maxsize=1000); N = 100000; P = 50\n"
                                 "sums = []; lock = threading.Lock()\n"
@@ -180,8 +173,7 @@ static const char client_py[] =
 
 Test(threads, python_threading_tcp_server_serves_1000_clients, .timeout = TIMEOUT)
 {
-    if (!have_python())
-        cr_skip_test("no " PYTHON);
+    need_python();
     /* The server runs under the shim with its stdout on a pipe; the
      * client gets the port line on its stdin. */
     int p[2];
@@ -298,20 +290,6 @@ static int requests(int port)
     return ok;
 }
 
-static int os_threads(pid_t pid)
-{
-    char path[64], line[256];
-    int n = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "Threads:", 8))
-            n = atoi(line + 8);
-    if (f)
-        fclose(f);
-    return n;
-}
-
 /* Its thread id and per-thread state live in TLS: before each green
  * thread had its own, its workers never answered under libgreen. */
 Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
@@ -332,7 +310,7 @@ Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
         int ok = 0;
         for (int round = 0; round < 5; round++)
             ok += requests(port);
-        int threads = os_threads(pid);
+        int threads = run_os_threads(pid);
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
         cr_expect_eq(ok, 40, "%s: %d of 40 requests answered", preload ? "libgreen" : "native",
