@@ -360,14 +360,20 @@ Test(fd, a_token_passes_through_a_ring_of_hundred_threads, .timeout = 30)
 
 static green_sem idle_sem;
 
+/* Log, then wait 100 ms on a semaphore nobody posts: a waiter left on an
+ * fd would end this wait early, with the fd's event. */
+static void *log_then_idle(void)
+{
+    evlog_add(&lg, 1);
+    return (void *)(intptr_t)green_sem_wait(&idle_sem, in_ms(100));
+}
+
 static void *fd_timeout_then_sem(void *arg)
 {
     int fd = *(int *)arg;
     int r = green_fd_wait(fd, GREEN_IN, in_ms(20));
     cr_expect_eq(r, -ETIMEDOUT, "fd wait: %d", r);
-    evlog_add(&lg, 1);
-    /* A waiter left on fd would wake this wait with GREEN_IN. */
-    return (void *)(intptr_t)green_sem_wait(&idle_sem, in_ms(100));
+    return log_then_idle();
 }
 
 Test(fd, a_timed_out_wait_leaves_no_waiter_behind, .timeout = 20)
@@ -549,8 +555,7 @@ static void *many_then_sem(void *arg)
     struct green_pollfd fds[] = {{p[0], GREEN_IN}, {p[2], GREEN_IN}};
     int r = green_fd_wait_many(fds, 2, GREEN_NEVER);
     cr_expect_gt(r, 0);
-    evlog_add(&lg, 1);
-    return (void *)(intptr_t)green_sem_wait(&idle_sem, in_ms(100));
+    return log_then_idle();
 }
 
 Test(fd, wait_many_leaves_no_waiter_on_the_fds_that_were_not_ready, .timeout = 20)

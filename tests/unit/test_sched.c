@@ -89,9 +89,7 @@ Test(sched, yield_among_three_threads_is_round_robin, .timeout = 20)
     for (int i = 0; i < 3; i++)
         join_ok(t[i]);
     int want[] = {10, 20, 30, 11, 21, 31, 12, 22, 32};
-    cr_assert_eq(lg.n, 9);
-    for (int i = 0; i < 9; i++)
-        cr_assert_eq(lg.ev[i], want[i], "event %d: got %d want %d", i, lg.ev[i], want[i]);
+    evlog_expect(&lg, want, 9);
 }
 
 Test(sched, main_takes_its_turn_in_the_round_robin, .timeout = 20)
@@ -106,9 +104,7 @@ Test(sched, main_takes_its_turn_in_the_round_robin, .timeout = 20)
     join_ok(a);
     join_ok(b);
     int want[] = {90, 10, 20, 91, 11, 21, 92, 12, 22};
-    cr_assert_eq(lg.n, 9);
-    for (int i = 0; i < 9; i++)
-        cr_assert_eq(lg.ev[i], want[i], "event %d: got %d want %d", i, lg.ev[i], want[i]);
+    evlog_expect(&lg, want, 9);
 }
 
 Test(sched, yield_with_nobody_else_returns_at_once, .timeout = 20)

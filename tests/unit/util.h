@@ -12,7 +12,6 @@
 #ifndef GREEN_TEST_UTIL_H
 #define GREEN_TEST_UTIL_H
 
-
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <errno.h>
@@ -64,6 +63,14 @@ static inline int evlog_find(const struct evlog *l, int ev)
         if (l->ev[i] == ev)
             return i;
     return -1;
+}
+
+/* The log holds exactly the n events of want, in that order. */
+static inline void evlog_expect(const struct evlog *l, const int *want, int n)
+{
+    cr_assert_eq(l->n, n, "%d events, want %d", l->n, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(l->ev[i], want[i], "event %d: got %d want %d", i, l->ev[i], want[i]);
 }
 
 /* Spawn with default attributes, asserting success. Only from main. */
