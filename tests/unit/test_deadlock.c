@@ -65,6 +65,14 @@ static void check_clean(const struct child *c)
     cr_assert(strstr(c->out, "CLEAN"), "the child did not finish; stderr:\n%s", c->out);
 }
 
+/* Run fn in a child that must end cleanly, with no deadlock report. */
+static void expect_clean(void (*fn)(void *))
+{
+    static struct child c;
+    child_run(&c, fn, NULL);
+    check_clean(&c);
+}
+
 /* ---- two mutexes taken in opposite orders --------------------------------- */
 
 static void *alpha(void *arg)
@@ -308,9 +316,7 @@ static void sleeper_child(void *arg)
 
 Test(deadlock, a_sleeping_mutex_holder_is_not_a_deadlock, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, sleeper_child, NULL);
-    check_clean(&c);
+    expect_clean(sleeper_child);
 }
 
 static void timed_wait_child(void *arg)
@@ -326,9 +332,7 @@ static void timed_wait_child(void *arg)
 
 Test(deadlock, waits_with_a_deadline_are_not_a_deadlock, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, timed_wait_child, NULL);
-    check_clean(&c);
+    expect_clean(timed_wait_child);
 }
 
 /* ---- green_dump --------------------------------------------------------------- */

@@ -30,6 +30,16 @@ static void make_pipe(int p[2])
     cr_assert_eq(pipe(p), 0, "pipe: %s", strerror(errno));
 }
 
+/* A new pipe p, and a thread waiting to read its read end (w says how). */
+static green_thread *pipe_reader(int p[2], struct fdwait *w)
+{
+    make_pipe(p);
+    *w = (struct fdwait){.fd = p[0], .events = GREEN_IN, .deadline = GREEN_NEVER, .tag = 10};
+    green_thread *t = spawn_ok(wait_fd, w);
+    green_yield();
+    return t;
+}
+
 static void make_socketpair(int s[2])
 {
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0, "socketpair: %s", strerror(errno));
@@ -96,10 +106,8 @@ Test(fd, eof_counts_as_readable, .timeout = 20)
 {
     GREEN_INIT();
     int p[2];
-    make_pipe(p);
-    struct fdwait w = {.fd = p[0], .events = GREEN_IN, .deadline = GREEN_NEVER, .tag = 10};
-    green_thread *t = spawn_ok(wait_fd, &w);
-    green_yield();
+    struct fdwait w;
+    green_thread *t = pipe_reader(p, &w);
     cr_assert_eq(lg.n, 1, "the reader waits");
     close_fd(p[1]);
     join_ok(t);
@@ -269,10 +277,8 @@ Test(fd, interrupt_wakes_an_fd_waiter_with_eintr, .timeout = 20)
 {
     GREEN_INIT();
     int p[2];
-    make_pipe(p);
-    struct fdwait w = {.fd = p[0], .events = GREEN_IN, .deadline = GREEN_NEVER, .tag = 10};
-    green_thread *t = spawn_ok(wait_fd, &w);
-    green_yield();
+    struct fdwait w;
+    green_thread *t = pipe_reader(p, &w);
     cr_assert_eq(green_interrupt(t), 0);
     join_ok(t);
     cr_assert_eq(w.result, -EINTR);

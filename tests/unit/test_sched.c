@@ -294,6 +294,17 @@ static void *say_and_exit(void *arg)
     return NULL;
 }
 
+/* Run fn(arg) in a child that must exit with status 0 once the other
+ * thread has said "worker done". */
+static void expect_worker_done(void (*fn)(void *), void *arg)
+{
+    static struct child c;
+    child_run(&c, fn, arg);
+    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
+              status_str(c.status), c.out);
+    cr_assert(strstr(c.out, "worker done"), "the other thread did not run to its end: %s", c.out);
+}
+
 static void main_exits_first(void *use_green_exit)
 {
     CHILD_CHECK(green_init(NULL) == 0);
@@ -304,20 +315,12 @@ static void main_exits_first(void *use_green_exit)
 
 Test(sched, green_exit_of_the_last_thread_exits_the_process_with_status_0, .timeout = 20)
 {
-    static struct child c;
-    child_run(&c, main_exits_first, (void *)1);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
-              status_str(c.status), c.out);
-    cr_assert(strstr(c.out, "worker done"), "the other thread ran to its end after main left");
+    expect_worker_done(main_exits_first, (void *)1);
 }
 
 Test(sched, return_of_the_last_thread_after_main_left_exits_with_status_0, .timeout = 20)
 {
-    static struct child c;
-    child_run(&c, main_exits_first, NULL);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
-              status_str(c.status), c.out);
-    cr_assert(strstr(c.out, "worker done"));
+    expect_worker_done(main_exits_first, NULL);
 }
 
 static void main_exits_last(void *arg)
@@ -334,11 +337,7 @@ static void main_exits_last(void *arg)
 
 Test(sched, green_exit_of_main_when_alone_exits_with_status_0, .timeout = 20)
 {
-    static struct child c;
-    child_run(&c, main_exits_last, NULL);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
-              status_str(c.status), c.out);
-    cr_assert(strstr(c.out, "worker done"));
+    expect_worker_done(main_exits_last, NULL);
 }
 
 /* ---- ids, names, userdata ------------------------------------------------- */
