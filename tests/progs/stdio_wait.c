@@ -58,7 +58,8 @@ static pthread_t write_later(int fd, const char *text)
 
 static void report(const char *what, int before, const char *got)
 {
-    printf("%s: \"%s\", ticker %s\n", what, got, tick.ticks - before >= 5 ? "kept ticking" : "stopped");
+    printf("%s: \"%s\", ticker %s\n", what, got,
+           tick.ticks - before >= 5 ? "kept ticking" : "stopped");
 }
 
 static void via_fgets(void)
