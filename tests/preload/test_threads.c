@@ -265,6 +265,7 @@ static pid_t start_haproxy(int preload, const char *cfg, int port)
     kill(-pid, SIGKILL);
     waitpid(pid, NULL, 0);
     cr_assert_fail("haproxy did not listen on port %d", port);
+    return -1; /* not reached */
 }
 
 /* 8 requests open at once; returns how many got the configured answer. */
