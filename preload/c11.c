@@ -6,9 +6,6 @@
  * mapping: ENOMEM thrd_nomem, ETIMEDOUT thrd_timedout, EBUSY thrd_busy,
  * any other error thrd_error). A mtx_t or cnd_t has the layout of its
  * pthread twin. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #include <stdint.h>

@@ -14,9 +14,6 @@
  * Which waits are, and when they act, is the core's wait policy
  * (green_wait); this file gives it the two hooks it needs: whether a
  * cancellation is due, and ending the thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 

@@ -4,9 +4,6 @@
  *
  * None of these waits. The epoll fd libev makes for libgreen's own loop
  * (at start, and again after fork) is moved out of the program's way. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>

@@ -7,9 +7,6 @@
  * FDI_SHARED and re-read from the kernel when a call would block, which
  * is the only moment its flags matter. libgreen's own fds are ownfd.c's;
  * the loop in which calls wait on a fd is iorun.c's. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>

@@ -13,9 +13,6 @@
  *
  * Offsets: off -1 means the file position (read, readv), which the
  * helper's preadv2 uses and moves exactly as the real read would. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>

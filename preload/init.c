@@ -7,9 +7,6 @@
  * the main OS thread (another library's constructor) starts it lazily;
  * on any other OS thread nothing starts and every call passes through.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 #include "fd.h"
 #include "sys.h"

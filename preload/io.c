@@ -7,9 +7,6 @@
  * made for real (see LIMITS in libgreen.7). A negative offset of pread, pwrite, preadv
  * and pwritev goes to the C library as it is (EINVAL), since -1 means
  * "the current position" to preadv2. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "file.h"
 

@@ -4,9 +4,6 @@
  * Each round makes the call's attempt function in its non-blocking form;
  * on EAGAIN the green thread waits for the fd in the core (fd_wait, one
  * green_wait) and tries again. Every other result is the call's own. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>

@@ -2,9 +2,6 @@
  * libgreen (an interposer must fail with EFAULT where the kernel would,
  * not crash), sums and copies of iovec arrays, and the kernel's cap on
  * one transfer. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <stdlib.h>

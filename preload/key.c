@@ -9,9 +9,6 @@
  * is not green keeps its values in thread-local storage and gets its
  * destructors run by one real key of glibc's whose own destructor walks
  * them. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #include <stdlib.h>

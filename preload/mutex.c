@@ -9,9 +9,6 @@
  * (trylock every millisecond; a condition wait waits at most a
  * millisecond in glibc, then lets the other green threads run and
  * reports a spurious wake-up). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #define POLL_NS 1000000

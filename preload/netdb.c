@@ -18,9 +18,6 @@
  * res_search use the helper thread's resolver state (_res), initialised
  * from resolv.conf: changes a program makes to its own _res are not
  * seen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 
 #include <arpa/inet.h>

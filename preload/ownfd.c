@@ -9,9 +9,6 @@
  * their fdinfo) skip their numbers, through readdir, readdir64 and
  * getdents64. The core, which uses them, still sees them. Opening
  * /proc/self/fd/<n> by its number is not hidden. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <dirent.h>

@@ -9,9 +9,6 @@
  * A signal mask (ppoll, pselect, epoll_pwait) is applied by the kernel
  * during each zero-timeout call only: while the green thread waits, the
  * other green threads run, and they must not run under it. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 

@@ -29,9 +29,6 @@
  * GREEN_INHERIT=0: libgreen removes itself from LD_PRELOAD in the
  * environment at load, so exec'd children (exec*, posix_spawn, system,
  * popen) start without it while this process stays green. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "sys.h"
 

@@ -13,9 +13,6 @@
  *
  * Pointers are written with atomic stores: any OS thread may resolve
  * while another reads; both store the same values. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "real.h"
 #include "sys.h"
 

@@ -5,9 +5,6 @@
  * by glibc and stay glibc's; a green caller that would block on one
  * polls it every millisecond instead. Spin locks keep glibc's layout (an
  * int), so every spin lock is both: a contended green caller yields. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #define AS_RW(l) ((green_rwlock *)(void *)(l))

@@ -5,9 +5,6 @@
  * Process-shared ones and named ones (sem_open, not interposed) are
  * glibc's: calls on them pass to glibc, and a green caller that would
  * block polls with sem_trywait every millisecond instead. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #include <semaphore.h>

@@ -19,9 +19,6 @@
  * Masks are per green thread (core), sigwait and friends wait green on a
  * signalfd of their set, pause and sigsuspend wait green for a handler
  * to run. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 #include "fd.h"
 #include "sys.h"

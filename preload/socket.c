@@ -19,9 +19,6 @@
  *
  * connect on a blocking socket is made non-blocking for its duration
  * only: nobody else can use a socket that is not connected yet. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 

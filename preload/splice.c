@@ -21,9 +21,6 @@
  * libgreen.7): an attempt on a socket may still wait part-way when the
  * kernel's overhead exceeds the margin or under global TCP memory
  * pressure, and the file side waits for the disk with the OS thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>

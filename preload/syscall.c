@@ -10,9 +10,6 @@
  * fails with -1/errno); everything else goes straight to the kernel.
  * libgreen's own calls to syscall() (the core uses it) go straight to the
  * kernel too. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 #include "sys.h"
 

@@ -11,9 +11,6 @@
  * through pthr_exit whether its start routine returns or it calls
  * pthread_exit: cleanup handlers, then key destructors, then the core's
  * exit. C++ frames are not unwound (no forced unwinding). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 #include "sys.h"

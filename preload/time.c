@@ -7,9 +7,6 @@
  * still yields once: programs spin on usleep(0) waiting for another
  * thread, which must get to run. EINTR and cancellation follow the wait
  * policy (GREEN_CALL_SLEEP). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 

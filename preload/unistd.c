@@ -18,9 +18,6 @@
  * MAX_RW_COUNT, while preadv2/pwritev2 clamp first and reject counts
  * above SSIZE_MAX with EINVAL: huge counts are handled apart to keep the
  * native errno. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "file.h"
 

@@ -24,9 +24,6 @@
  * pending in the kernel for sigwait (signalfd) as natively, and one any
  * thread accepts is delivered. glibc's internal signals (32, 33) and
  * SIGKILL/SIGSTOP are never touched. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>

@@ -11,9 +11,6 @@
  * the first pthread_create to the last join, the failed clients (could
  * not start or connect, broken connection, wrong byte) and the
  * process's peak RSS (VmHWM). Exit status 0 when every client passed. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
