@@ -19,7 +19,9 @@
  * straight to libc and change none of the parent's records, as on an OS
  * thread libgreen does not know. The parent's OS thread stops until the
  * child execs or exits, as natively for the caller. posix_spawn is
- * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer.
+ * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer: it only
+ * goes through real_* so that the system call net lets its calls
+ * through (the child starts without the net, on a stack of its own).
  *
  * system() and pclose() wait inside glibc, out of any interposer's
  * reach: the whole call runs on a helper thread (glibc then blocks
@@ -37,6 +39,7 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +215,13 @@ static void mask_as_caller(void)
     vfork_masked = real_pthread_sigmask(SIG_SETMASK, &s, &vfork_os_mask) == 0;
 }
 
+/* The OS thread's own mask again. */
+static void mask_back(void)
+{
+    if (vfork_masked)
+        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
+}
+
 /* Parent, just before the vfork system call: from here the child's
  * interposers (on this OS thread's TLS) pass straight through. */
 PRELOAD_HIDDEN void preload_vfork_enter(void)
@@ -229,10 +239,41 @@ PRELOAD_HIDDEN long preload_vfork_leave(long r)
     int e = errno;
     preload_vforking = 0;
     green_vfork_end();
-    if (vfork_masked)
-        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
+    mask_back();
     errno = e;
     return preload_ret(r);
+}
+
+typedef int spawn_fn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                     const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+
+/* glibc's, made with the caller's signal mask (the child starts with
+ * it, as natively) and through the gate: caught by the net, its mmap,
+ * masks, clone and munmap would cost a signal each. */
+static int spawn_as_caller(spawn_fn *fn, pid_t *pid, const char *path,
+                           const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                           char *const argv[], char *const envp[])
+{
+    mask_as_caller();
+    int r = fn(pid, path, fa, attr, argv, envp);
+    mask_back();
+    return r;
+}
+
+/* glibc's posix_spawn, as the caller would make it natively. */
+PRELOAD_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                               const posix_spawnattr_t *attr, char *const argv[],
+                               char *const envp[])
+{
+    return spawn_as_caller(real_posix_spawn, pid, path, fa, attr, argv, envp);
+}
+
+/* posix_spawn searching PATH. */
+PRELOAD_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                                const posix_spawnattr_t *attr, char *const argv[],
+                                char *const envp[])
+{
+    return spawn_as_caller(real_posix_spawnp, pid, file, fa, attr, argv, envp);
 }
 
 #if defined(__x86_64__)

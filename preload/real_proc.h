@@ -9,6 +9,7 @@
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -22,6 +23,14 @@
     X(int, waitid, (idtype_t type, id_t id, siginfo_t * info, int opt), (type, id, info, opt),    \
       NULL)                                                                                       \
     X(int, system, (const char *cmd), (cmd), NULL)                                                \
+    X(int, posix_spawn,                                                                           \
+      (pid_t * pid, const char *path, const posix_spawn_file_actions_t *fa,                       \
+       const posix_spawnattr_t *attr, char *const argv[], char *const envp[]),                    \
+      (pid, path, fa, attr, argv, envp), NULL)                                                    \
+    X(int, posix_spawnp,                                                                          \
+      (pid_t * pid, const char *file, const posix_spawn_file_actions_t *fa,                       \
+       const posix_spawnattr_t *attr, char *const argv[], char *const envp[]),                    \
+      (pid, file, fa, attr, argv, envp), NULL)                                                    \
     X(int, pclose, (FILE * fp), (fp), NULL)                                                           \
     X(int, getaddrinfo,                                                                           \
       (const char *node, const char *serv, const struct addrinfo *hints, struct addrinfo **res),  \
