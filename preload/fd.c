@@ -256,7 +256,9 @@ int fd_copyout(void *dst, const void *src, size_t n)
     for (size_t off = 0; off < n; off += 4096)
         if (fd_copyin(&probe, (char *)dst + off, 1) < 0)
             return -EFAULT;
-    if (fd_copyin(&probe, (char *)dst + n - 1, 1) < 0)
+    /* The last byte, unless it is on a page probed already. */
+    uintptr_t last = (uintptr_t)dst + n - 1, probed = (uintptr_t)dst + (n - 1) / 4096 * 4096;
+    if (last / 4096 != probed / 4096 && fd_copyin(&probe, (void *)last, 1) < 0)
         return -EFAULT;
     memcpy(dst, src, n);
     return 0;
