@@ -254,13 +254,17 @@ static struct region *region_new(struct kind *k)
     size_t n = k->slab == PMD_SIZE ? REGION_SIZE / PMD_SIZE : 512;
     if (n * k->slab > REGION_MAX)
         n = REGION_SIZE / k->slab ? REGION_SIZE / k->slab : 1;
-    size_t len = n * k->slab;
     struct region *r = calloc(1, sizeof *r + n * sizeof r->slab[0]);
-    char *base = r ? map_aligned(len, len % PMD_SIZE == 0) : NULL;
+    char *base = NULL;
+    /* Fewer slabs where the address space or the commit limit (strict
+     * overcommit ignores MAP_NORESERVE) cannot take so many at once. */
+    while (r && !(base = map_aligned(n * k->slab, n * k->slab % PMD_SIZE == 0)) && n > 1)
+        n /= 2;
     if (!base) {
         free(r);
         return NULL;
     }
+    size_t len = n * k->slab;
     /* A huge page would make a parked thread cost 2 MiB. */
     madvise(base, len, MADV_NOHUGEPAGE);
     r->n = n;
