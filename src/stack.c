@@ -8,8 +8,8 @@
  * count. Older kernels get an mprotect guard (two VMAs per stack).
  *
  * Stacks of the default size come from slabs: runs of 2 MiB (what one
- * page-table page maps) or more, cut into slots, carved from regions of
- * about 1 GiB that merge into one VMA. A parked thread touches the top
+ * page-table page maps) or more, cut into slots, carved from regions (1
+ * GiB, or 512 slabs of large stacks) that merge into one VMA. A parked thread touches the top
  * of its stack, so each 8 MiB stack costs a page-table page (4 KiB) of
  * its own. Natively the kernel stops a process near 32,768 threads
  * (vm.max_map_count: glibc's stacks take two mappings each, and often
