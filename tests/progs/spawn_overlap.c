@@ -6,12 +6,14 @@
  * has returned. The parent's OS thread is stopped only until the child
  * has exec'd (as natively for the caller): were every thread held until
  * the child exits, the writer would never run and the program would
- * hang. Prints the same natively and under libgreen. */
+ * hang. Then a posix_spawned child shows its signal mask: the calling
+ * thread's. Prints the same natively and under libgreen. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -87,6 +89,18 @@ static void *spawner(void *arg)
     int e = posix_spawn(&pid, "/bin/sh", &fa, NULL, child_argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     reap("posix_spawn", e ? -1 : pid);
+
+    /* The child starts with the calling thread's signal mask. */
+    sigset_t usr2;
+    sigemptyset(&usr2);
+    sigaddset(&usr2, SIGUSR2);
+    CHECK(pthread_sigmask(SIG_BLOCK, &usr2, NULL));
+    char *mask_argv[] = {"grep", "SigBlk", "/proc/self/status", NULL};
+    int st = -1;
+    if (posix_spawnp(&pid, "grep", NULL, NULL, mask_argv, environ) == 0)
+        waitpid(pid, &st, 0);
+    CHECK(pthread_sigmask(SIG_UNBLOCK, &usr2, NULL));
+    printf("mask child: exit %d\n", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     return NULL;
 }
 
