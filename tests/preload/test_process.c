@@ -62,7 +62,8 @@ Test(process, vfork_same_as_native, .timeout = TIMEOUT)
 
 /* While a child started by vfork or posix_spawn runs, the other
  * threads run: the child waits for a line only another thread writes
- * (the program hangs otherwise; see spawn_overlap.c). */
+ * (the program hangs otherwise); a posix_spawned child has the calling
+ * thread's signal mask (see spawn_overlap.c). */
 Test(process, threads_run_while_a_spawned_child_runs, .timeout = TIMEOUT)
 {
     assert_same((const char *const[]){"spawn_overlap", NULL});
