@@ -19,7 +19,9 @@
  * straight to libc and change none of the parent's records, as on an OS
  * thread libgreen does not know. The parent's OS thread stops until the
  * child execs or exits, as natively for the caller. posix_spawn is
- * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer.
+ * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer: it only
+ * goes through real_* so that the system call net lets its calls
+ * through (the child starts without the net, on a stack of its own).
  *
  * system() and pclose() wait inside glibc, out of any interposer's
  * reach: the whole call runs on a helper thread (glibc then blocks
@@ -34,6 +36,7 @@
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,19 +199,33 @@ static __thread sigset_t vfork_os_mask __attribute__((tls_model("initial-exec"))
 static __thread int vfork_masked __attribute__((tls_model("initial-exec")));
 
 /* The child starts with the calling thread's mask, as natively: the OS
- * thread's real mask is only what every green thread blocks. */
+ * thread's real mask is only what every green thread blocks. Mostly the
+ * two are the same (nothing blocked): then it is left alone, one system
+ * call instead of two more. */
 static void mask_as_caller(void)
 {
     uint64_t b;
     sigset_t s;
-    vfork_masked = green_self() && green_sigmask(SIG_BLOCK, NULL, &b) == 0;
-    if (!vfork_masked)
+    vfork_masked = 0;
+    if (!green_self() || green_sigmask(SIG_BLOCK, NULL, &b) < 0 ||
+        real_pthread_sigmask(SIG_BLOCK, NULL, &vfork_os_mask) != 0)
         return;
+    bool same = true;
     sigemptyset(&s);
-    for (int i = 1; i <= 64; i++)
-        if (b & ((uint64_t)1 << (i - 1)))
+    for (int i = 1; i <= 64; i++) {
+        bool on = b & ((uint64_t)1 << (i - 1));
+        if (on)
             sigaddset(&s, i);
-    vfork_masked = real_pthread_sigmask(SIG_SETMASK, &s, &vfork_os_mask) == 0;
+        same = same && on == (sigismember(&vfork_os_mask, i) == 1);
+    }
+    vfork_masked = !same && real_pthread_sigmask(SIG_SETMASK, &s, NULL) == 0;
+}
+
+/* The OS thread's own mask again. */
+static void mask_back(void)
+{
+    if (vfork_masked)
+        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
 }
 
 /* Parent, just before the vfork system call: from here the child's
@@ -228,10 +245,41 @@ PRELOAD_HIDDEN long preload_vfork_leave(long r)
     int e = errno;
     preload_vforking = 0;
     green_vfork_end();
-    if (vfork_masked)
-        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
+    mask_back();
     errno = e;
     return preload_ret(r);
+}
+
+typedef int spawn_fn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                     const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+
+/* glibc's, made with the caller's signal mask (the child starts with
+ * it, as natively) and through the gate: caught by the net, its mmap,
+ * masks, clone and munmap would cost a signal each. */
+static int spawn_as_caller(spawn_fn *fn, pid_t *pid, const char *path,
+                           const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                           char *const argv[], char *const envp[])
+{
+    mask_as_caller();
+    int r = fn(pid, path, fa, attr, argv, envp);
+    mask_back();
+    return r;
+}
+
+/* glibc's posix_spawn, as the caller would make it natively. */
+PRELOAD_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                               const posix_spawnattr_t *attr, char *const argv[],
+                               char *const envp[])
+{
+    return spawn_as_caller(real_posix_spawn, pid, path, fa, attr, argv, envp);
+}
+
+/* posix_spawn searching PATH. */
+PRELOAD_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                                const posix_spawnattr_t *attr, char *const argv[],
+                                char *const envp[])
+{
+    return spawn_as_caller(real_posix_spawnp, pid, file, fa, attr, argv, envp);
 }
 
 #if defined(__x86_64__)

@@ -35,6 +35,7 @@ struct green_stack {
     size_t size;  /* usable bytes above the guard */
     size_t guard; /* bytes of guard at base */
     bool owned;   /* ours to unmap or pool (not a caller's stack) */
+    struct slab *slab; /* the slab of a default-size stack (stack.c) */
     unsigned vg_id; /* valgrind's id for it while registered */
 };
 

@@ -69,6 +69,40 @@ static inline void bench_emit_count(const char *name, long value, const char *un
     printf("%s %ld %s\n", name, value, unit);
 }
 
+/* Value in kB of a "Name:   123 kB" line of /proc/self/status, or -1. */
+static inline long bench_status_kib(const char *name)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t len = strlen(name);
+    long v = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, len) == 0 && line[len] == ':') {
+            v = strtol(line + len + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* The process's mappings (VMAs; vm.max_map_count caps them). */
+static inline long bench_count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    long n = 0;
+    int c;
+
+    if (!f)
+        return -1;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 /* Exit with a message naming what failed: a benchmark that cannot run
  * must not print figures that look like results. */
 static inline void bench_die(const char *what, int neg_errno)

@@ -22,6 +22,15 @@ Test(process, vfork_same_as_native, .timeout = TIMEOUT)
     assert_same((const char *const[]){"vfork_exec", NULL});
 }
 
+/* While a child started by vfork or posix_spawn runs, the other
+ * threads run: the child waits for a line only another thread writes
+ * (the program hangs otherwise); a posix_spawned child has the calling
+ * thread's signal mask (see spawn_overlap.c). */
+Test(process, threads_run_while_a_spawned_child_runs, .timeout = TIMEOUT)
+{
+    assert_same((const char *const[]){"spawn_overlap", NULL});
+}
+
 /* A forking daemon (double fork and setsid, or daemon(3)) answers 200
  * clients with a thread each, reloads on SIGHUP and exits on SIGTERM. */
 static void daemon_same(const char *how)
