@@ -99,6 +99,7 @@ struct green_sched {
     unsigned long live;       /* threads not yet exited */
     unsigned long outside;    /* blocked threads an outside event can wake */
     unsigned polls_skipped;   /* schedules since the loop was last polled */
+    unsigned long poll_round; /* threads ready when it was: the round to run first */
     unsigned long helpers;    /* OS threads of our own (offload pool, watchdog) */
     bool in_loop;             /* the scheduler waits in the loop (watchdog) */
     void *loop_fp;            /* frame that entered the loop, for reports */
