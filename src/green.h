@@ -262,12 +262,27 @@ struct green_fdinfo {
     unsigned char nonblock;  /* the program's own O_NONBLOCK */
     unsigned char hidden_nonblock; /* O_NONBLOCK set by libgreen, hidden */
     unsigned char flags;     /* free for the layer above */
+    unsigned char misses[2]; /* the core's: first attempts in a row that met
+                                EAGAIN, reading and writing (green_fd_tried) */
+    unsigned char probes;    /* the core's: waits made first (green_fd_wait_first) */
     int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
     int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
 };
 
 /* The record for fd; NULL when fd < 0 or out of memory. */
 GREEN_API struct green_fdinfo *green_fd_info(int fd);
+
+/* Whether a blocking call on fd in the direction events (GREEN_IN or
+ * GREEN_OUT) should wait for readiness before its first attempt: yes
+ * when its first attempts have met EAGAIN lately (a thread-per-connection
+ * server's read of the next request), which saves the failing system
+ * call. Now and then it says no anyway, to notice a fd that has become
+ * ready at every call. */
+GREEN_API int green_fd_wait_first(struct green_fdinfo *fi, int events);
+
+/* What a first attempt made without waiting found: would_block when it
+ * met EAGAIN. green_fd_wait_first learns from it. */
+GREEN_API void green_fd_tried(struct green_fdinfo *fi, int events, int would_block);
 
 /* fd is about to be closed (or replaced by dup2): wake its waiters with
  * -EBADF and forget all state kept for it (watcher, green_fdinfo). Call
