@@ -229,7 +229,11 @@ static int enlist(int fd, int events, struct green_waiter *w)
     if (!r)
         return -ENOMEM;
     if (r->kind == FD_UNKNOWN) {
+        /* The core's own calls: the safety net's trap would put its
+         * signal frame on this thread's stack, a page more per thread. */
+        unsigned char net = green__net_open();
         int e = classify(r, fd);
+        green__net_close(net);
         if (e < 0)
             return e;
         ev_init(&r->io, io_cb);
