@@ -264,7 +264,8 @@ struct green_fdinfo {
     unsigned char flags;     /* free for the layer above */
     unsigned char misses[2]; /* the core's: first attempts in a row that met
                                 EAGAIN, reading and writing (green_fd_tried) */
-    unsigned char probes;    /* the core's: waits made first (green_fd_wait_first) */
+    unsigned char probes;    /* the core's: waits made first since the last
+                                attempt made first anyway */
     int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
     int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
 };
@@ -277,7 +278,8 @@ GREEN_API struct green_fdinfo *green_fd_info(int fd);
  * when its first attempts have met EAGAIN lately (a thread-per-connection
  * server's read of the next request), which saves the failing system
  * call. Now and then it says no anyway, to notice a fd that has become
- * ready at every call. */
+ * ready at every call: after 4 calls, then 8, ... up to 128 while those
+ * attempts keep meeting EAGAIN. */
 GREEN_API int green_fd_wait_first(struct green_fdinfo *fi, int events);
 
 /* What a first attempt made without waiting found: would_block when it
