@@ -436,17 +436,20 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct green_fdinfo *fi)
         return last(io, io->call(io, false));
     if (io->rw && !io->total && io->events == GREEN_IN)
         return last(io, ready_then_call(io, fi)); /* an event queue */
+    /* Closed while waiting (the number may be reused), or interrupted: a
+     * handler ran, and an attempt now could find data its effects
+     * brought, where the native call blocked in the kernel fails. */
     int early = wait_first(io, fi, &deadline);
-    if (early == -EBADF)
-        return early; /* closed while waiting: the number may be reused */
+    if (early == -EBADF || early == -EINTR)
+        return early;
     for (bool learn = !deadline;; learn = false) {
         if (io->done && sock_error(io))
             return 0;
         ssize_t r = attempt(io, fi);
         if (learn)
             green_fd_tried(fi, io->events, r == -EAGAIN);
-        /* A wait made first that was interrupted or timed out ends the
-         * call as the native one, unless the data had come meanwhile. */
+        /* A wait made first that timed out ends the call as the native
+         * one, unless the data came at the deadline. */
         if (early && r == -EAGAIN)
             return early;
         early = 0;
