@@ -29,9 +29,6 @@
  * GREEN_INHERIT=0: libgreen removes itself from LD_PRELOAD in the
  * environment at load, so exec'd children (exec*, posix_spawn, system,
  * popen) start without it while this process stays green. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "sys.h"
 
@@ -50,15 +47,16 @@
  * Returns the pid, 0 (the caller's WNOHANG), or -errno. */
 GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage *ru)
 {
+    unsigned long since = green_call_seq();
     for (;;) {
         pid_t r = real_wait4(pid, st, opt | WNOHANG, ru);
         if (r != 0)
-            return r < 0 ? -errno : r;
+            return preload_neg_errno(r);
         if (opt & WNOHANG)
             return 0;
         struct green_wait w = {.call = GREEN_CALL_CHILD, .on = GREEN_ON_CHILD, .fd = pid,
                                .events = (opt & (WUNTRACED | WCONTINUED)) != 0,
-                               .deadline = GREEN_NEVER};
+                               .deadline = GREEN_NEVER, .since = since};
         int k = green_wait(&w);
         if (k < 0)
             return k;
@@ -108,6 +106,7 @@ static pid_t waitid_pid(idtype_t type, id_t id)
  * natively). */
 GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, int opt)
 {
+    unsigned long since = green_call_seq();
     for (;;) {
         siginfo_t si = {0};
         if (real_waitid(type, id, &si, opt | WNOHANG) < 0) {
@@ -116,7 +115,7 @@ GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, in
         }
         if (si.si_pid)
             return fd_copyout(info, &si, sizeof si);
-        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER};
+        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER, .since = since};
         if (type == P_PIDFD)
             w.on = GREEN_ON_FD, w.fd = (int)id, w.events = GREEN_IN;
         else
@@ -272,14 +271,13 @@ PRELOAD_EXPORT pid_t vfork(void)
 }
 #endif
 
-/* ---- GREEN_INHERIT ---------------------------------------------------------- */
+/* ---- GREEN_INHERIT=0 -------------------------------------------------------- */
 
-/* Remove this libgreen.so from LD_PRELOAD, keeping the other entries. */
-static void uninherit(void)
+void preload_uninherit(void)
 {
     const char *v = getenv("LD_PRELOAD");
     Dl_info me;
-    if (!v || !dladdr((void *)uninherit, &me) || !me.dli_fname)
+    if (!v || !dladdr((void *)preload_uninherit, &me) || !me.dli_fname)
         return;
     const char *base = strrchr(me.dli_fname, '/');
     base = base ? base + 1 : me.dli_fname;
@@ -307,12 +305,5 @@ done:
 
 __attribute__((constructor)) static void process_init(void)
 {
-    const char *v = getenv("GREEN_INHERIT");
-    if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
-        fprintf(stderr, "libgreen: GREEN_INHERIT: '%s' is not 0 or 1\n", v);
-        exit(2);
-    }
-    if (v && !strcmp(v, "0"))
-        uninherit();
     pthread_atfork(NULL, NULL, fork_child);
 }

@@ -20,20 +20,24 @@
 #define MISSES_TO_WAIT 2
 #define PROBE_SHIFT_MAX 7 /* a probe at least every 128 calls */
 
-int green_fd_wait_first(struct green_fdinfo *fi, int events)
+int green_fd_wait_first(int fd, int events)
 {
-    unsigned m = fi->misses[!(events & GREEN_IN)];
+    struct green_fd_guess *g = green__fd_guess(fd);
+    unsigned m = g ? g->misses[!(events & GREEN_IN)] : 0;
     if (m < MISSES_TO_WAIT)
         return 0;
-    if (++fi->probes < 1u << (m < PROBE_SHIFT_MAX ? m : PROBE_SHIFT_MAX))
+    if (++g->probes < 1u << (m < PROBE_SHIFT_MAX ? m : PROBE_SHIFT_MAX))
         return 1;
-    fi->probes = 0;
+    g->probes = 0;
     return 0;
 }
 
-void green_fd_tried(struct green_fdinfo *fi, int events, int would_block)
+void green_fd_tried(int fd, int events, int would_block)
 {
-    unsigned char *m = &fi->misses[!(events & GREEN_IN)];
+    struct green_fd_guess *g = green__fd_guess(fd);
+    if (!g)
+        return;
+    unsigned char *m = &g->misses[!(events & GREEN_IN)];
     /* A probe that found data may be luck: one more miss learns again. */
     if (!would_block)
         *m = *m >= MISSES_TO_WAIT ? MISSES_TO_WAIT - 1 : 0;

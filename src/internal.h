@@ -73,6 +73,7 @@ struct green_thread {
     bool intr_restart;
     bool cancel_point; /* waits in a cancellation point (policy.c) */
     unsigned long block_seq; /* green__sigseq when it last blocked */
+    unsigned long call_since; /* green_wait's since while it waits, or 0 */
     /* tls.c: its thread pointer (NULL with shared TLS), whether the
      * block served an earlier thread, errno kept across a switch when
      * TLS is shared. */
@@ -189,6 +190,15 @@ void green__timer_init(green_thread *t);
 
 /* fdtab.c: check the fds whose watchers changed; call before ev_run. */
 void green__fd_prepare(void);
+/* fdguess.c's learning for a fd, kept with fdtab.c's record of it. */
+struct green_fd_guess {
+    unsigned char misses[2]; /* first attempts in a row that met EAGAIN,
+                                reading and writing */
+    unsigned char probes;    /* waits made first since the last attempt
+                                made first anyway */
+};
+/* fd's; NULL for a negative fd or out of memory. */
+struct green_fd_guess *green__fd_guess(int fd);
 
 /* foreign.c */
 void green__foreign_init(void);

@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "kick.h"
+#include "san.h"
 
 /* A thread that yields in a loop must not starve the threads waiting on
  * events: poll the loop without blocking once per this many switches. */
@@ -218,6 +219,7 @@ static green_thread *next_ready(void)
 static void resumed(transfer_t from)
 {
     green_thread *prev = from.data;
+    san_switch_end(prev);
     prev->ctx = from.fctx;
     if (prev->state == T_EXITED)
         green__thread_reap(prev);
@@ -239,6 +241,7 @@ void green__schedule(void)
         green__slice_due = 0;
         next->state = T_RUNNING;
         green__tls_switch(self, next);
+        san_switch_begin(next);
         resumed(jump_fcontext(next->ctx, self));
     } else {
         self->state = T_RUNNING;

@@ -20,9 +20,6 @@
  * semaphore): so that more clients than the fd limit allows can be
  * blocking threads of one process. Prints the most threads that existed
  * and connections that were open at once. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>

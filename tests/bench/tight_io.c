@@ -6,9 +6,6 @@
  *
  * Usage: tight_io [ROUNDS]   (default 200000; best of 5 runs each)
  * Prints "io_pipe_ns V ns" and "io_socketpair_ns V ns". */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -10,9 +10,6 @@
  * Usage: io_calls [CASE...]   (no CASE: all those that behave the same
  * natively; "closewait" only under libgreen: natively a read blocked in
  * another thread ignores close). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #define BIG (4 * 1024 * 1024)
 
 static void show(const char *what, long r)
@@ -43,13 +42,6 @@ static void show(const char *what, long r)
 }
 
 #define SHOW(call) show(#call, (long)(call))
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void spawn(void *(*fn)(void *), void *arg, pthread_t *t)
 {
