@@ -132,6 +132,20 @@ static bool sock_error(const struct io *io)
     return io->kind == FD_SOCKET && real_poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
 
+/* Where the core has learned that the first attempt would meet EAGAIN
+ * (fdguess.c), wait for readiness before it. Not on the program's
+ * O_NONBLOCK, nor on a description others share (its flags would cost a
+ * system call to re-read). 0 when the wait was not made or ended ready
+ * (or the fd cannot be polled), else its end: -EINTR, -EAGAIN at the
+ * timeout, -EBADF. */
+GREEN_YIELDS static int wait_first(struct io *io, struct fd_rec *fi, struct fd_call *c)
+{
+    if ((fi->flags & FDI_SHARED) || fi->nonblock || !green_fd_wait_first(io->fd, io->events))
+        return 0;
+    int w = fd_wait(io->fd, io->events, fi, c, &io->owned);
+    return w > 0 || w == -EPERM ? 0 : w;
+}
+
 /* Every result of an attempt other than EAGAIN is the call's own: it is
  * returned as it is (a count goes on only where the blocking call takes
  * all). EAGAIN waits, unless the program asked for it. */
@@ -142,10 +156,23 @@ GREEN_YIELDS static ssize_t io_loop(struct io *io, struct fd_rec *fi)
         return last(io, io->call(io, false));
     if (io->rw && !io->total && io->events == GREEN_IN)
         return last(io, ready_then_call(io, fi, &c)); /* an event queue */
-    for (;;) {
+    /* Closed while waiting (the number may be reused), or interrupted: a
+     * handler ran, and an attempt now could find data its effects
+     * brought, where the native call blocked in the kernel fails. */
+    int early = wait_first(io, fi, &c);
+    if (early == -EBADF || early == -EINTR)
+        return early;
+    for (bool learn = !c.deadline;; learn = false) {
         if (io->done && sock_error(io))
             return 0;
         ssize_t r = attempt(io, fi);
+        if (learn)
+            green_fd_tried(io->fd, io->events, r == -EAGAIN);
+        /* A wait made first that timed out ends the call as the native
+         * one, unless the data came at the deadline. */
+        if (early && r == -EAGAIN)
+            return early;
+        early = 0;
         if (r > 0 && progress(io, (size_t)r) && !fd_nonblock(io->fd, fi))
             continue;
         if (r >= 0)

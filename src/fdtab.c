@@ -46,6 +46,7 @@ struct fdrec {
         int64_t align_i;
         void *align_p;
     } slot; /* green_fd_slot: the layer above's */
+    struct green_fd_guess guess;
 };
 
 static struct fdrec **chunks;
@@ -233,7 +234,11 @@ static int enlist(int fd, int events, struct green_waiter *w)
     if (!r)
         return -ENOMEM;
     if (r->kind == FD_UNKNOWN) {
+        /* The core's own calls: the safety net's trap would put its
+         * signal frame on this thread's stack, a page more per thread. */
+        unsigned char net = green__net_open();
         int e = classify(r, fd);
+        green__net_close(net);
         if (e < 0)
             return e;
         ev_init(&r->io, io_cb);
@@ -305,7 +310,14 @@ int green_fd_close(int fd)
     wake_all(r, -EBADF);
     r->kind = FD_UNKNOWN;
     memset(&r->slot, 0, sizeof r->slot);
+    memset(&r->guess, 0, sizeof r->guess);
     return 0;
+}
+
+struct green_fd_guess *green__fd_guess(int fd)
+{
+    struct fdrec *r = fd >= 0 ? record(fd, true) : NULL;
+    return r ? &r->guess : NULL;
 }
 
 void *green_fd_slot(int fd)

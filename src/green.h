@@ -260,6 +260,20 @@ GREEN_YIELDS GREEN_API int green_fd_wait_many(const struct green_pollfd *fds, si
  * pointer; NULL when fd < 0 or out of memory. */
 GREEN_API void *green_fd_slot(int fd);
 
+/* Whether a blocking call on fd in the direction events (GREEN_IN or
+ * GREEN_OUT) should wait for readiness before its first attempt: yes
+ * when its first attempts have met EAGAIN lately (a thread-per-connection
+ * server's read of the next request), which saves the failing system
+ * call. Now and then it says no anyway, to notice a fd that has become
+ * ready at every call: after 4 calls, then 8, ... up to 128 while those
+ * attempts keep meeting EAGAIN. */
+GREEN_API int green_fd_wait_first(int fd, int events);
+
+/* What a first attempt on fd made without waiting found: would_block
+ * when it met EAGAIN. green_fd_wait_first learns from it; green_fd_close
+ * forgets it. */
+GREEN_API void green_fd_tried(int fd, int events, int would_block);
+
 /* fd is about to be closed (or replaced by dup2): wake its waiters with
  * -EBADF and forget all state kept for it (watcher, green_fd_slot). Call
  * before the real close, and when a call returns a new fd (socket,

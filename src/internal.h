@@ -101,6 +101,7 @@ struct green_sched {
     unsigned long live;       /* threads not yet exited */
     unsigned long outside;    /* blocked threads an outside event can wake */
     unsigned polls_skipped;   /* schedules since the loop was last polled */
+    unsigned long poll_round; /* threads ready when it was: the round to run first */
     unsigned long helpers;    /* OS threads of our own (offload pool, watchdog) */
     bool in_loop;             /* the scheduler waits in the loop (watchdog) */
     void *loop_fp;            /* frame that entered the loop, for reports */
@@ -190,6 +191,15 @@ void green__timer_init(green_thread *t);
 
 /* fdtab.c: check the fds whose watchers changed; call before ev_run. */
 void green__fd_prepare(void);
+/* fdguess.c's learning for a fd, kept with fdtab.c's record of it. */
+struct green_fd_guess {
+    unsigned char misses[2]; /* first attempts in a row that met EAGAIN,
+                                reading and writing */
+    unsigned char probes;    /* waits made first since the last attempt
+                                made first anyway */
+};
+/* fd's; NULL for a negative fd or out of memory. */
+struct green_fd_guess *green__fd_guess(int fd);
 
 /* foreign.c */
 void green__foreign_init(void);

@@ -158,6 +158,7 @@ static void poll_loop(int flags)
     green__s.polling = flags & EVRUN_NOWAIT;
     green__s.loop_fp = __builtin_frame_address(0);
     ev_run(green__s.loop, flags);
+    green__s.poll_round = green__s.runq.len;
     green__s.in_loop = false;
     green__in_core = false;
     green__net_close(net);
@@ -199,9 +200,11 @@ static green_thread *next_ready(void)
      * posted work: a run of yields costs no system call otherwise. */
     /* At most once per round of the run queue, too: each poll reports
      * again every fd whose woken thread has not run yet, so polling more
-     * often than that costs work quadratic in the ready threads. */
+     * often than that costs work quadratic in the ready threads. The
+     * round is the queue as the last poll left it (the queue shrinks as
+     * it runs: its length now would make the rounds halves). */
     if (green__s.runq.head && ++green__s.polls_skipped >= POLL_EVERY &&
-        green__s.polls_skipped >= green__s.runq.len) {
+        green__s.polls_skipped >= green__s.poll_round) {
         green__s.polls_skipped = 0;
         if (green__s.outside || green__foreign_pending())
             poll_loop(EVRUN_NOWAIT);
@@ -254,13 +257,18 @@ void green_yield(void)
 }
 
 /* The running thread has had its slice (preempt.c): poll the loop, so
- * that threads whose event came are ready too, and run after them. */
+ * that threads whose event came are ready too, and run after them. Not
+ * before the threads the last poll found ready have run, as in
+ * next_ready: a tick in a long round would report all of their fds
+ * again; the thread goes behind them, and that round's end polls. */
 void green__preempt(void)
 {
     int saved_errno = errno;
     green__stats.preempted++;
-    green__s.polls_skipped = 0;
-    poll_loop(EVRUN_NOWAIT);
+    if (!green__s.runq.head || green__s.polls_skipped >= green__s.poll_round) {
+        green__s.polls_skipped = 0;
+        poll_loop(EVRUN_NOWAIT);
+    }
     if (green__s.runq.head) {
         green__ready(green__current);
         green__schedule();

@@ -69,9 +69,13 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     green_thread *t = calloc(1, sizeof *t);
     if (!t)
         return -EAGAIN;
+    /* The core's own mmap and madvise: the safety net need not trap them
+     * (a signal each, a few microseconds per thread made). */
+    unsigned char net = green__net_open();
     int r = attach_stack(t, attr);
     if (r == 0 && (r = green__tls_alloc(t)) < 0 && t->stack.owned)
         green__stack_free(&t->stack);
+    green__net_close(net);
     if (r < 0) {
         free(t);
         return r;
@@ -108,10 +112,12 @@ void green__thread_reap(green_thread *t)
         if (used > green__stats.deepest)
             green__stats.deepest = used;
     }
+    unsigned char net = green__net_open(); /* as in green_spawn */
     if (t->stack.owned)
         green__stack_free(&t->stack);
     t->stack.owned = false;
     green__tls_free(t);
+    green__net_close(net);
     if (t->detached && t != green__s.main)
         record_free(t);
     green__in_core = was;

@@ -43,6 +43,9 @@ SAME(accept_alone)
 /* A read interrupted by a handler: resumed with SA_RESTART, EINTR
  * without. */
 SAME(read_intr)
+/* The same, and timeouts and EOF, on fds whose reads libgreen has
+ * learned to wait for before the first attempt. */
+SAME(learned)
 
 /* Every read, write, recv, send, accept, connect, sendfile, splice, tee,
  * poll and select on every kind of fd, with zero lengths, the wrong
