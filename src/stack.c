@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -144,26 +143,17 @@ int green__stack_setup(void)
     return green__libc.sigaction(SIGSEGV, &sa, &old_segv) < 0 ? -errno : 0;
 }
 
-/* madvise as a system call made from libgreen's own code: the system
- * call net (preload/sud.c) would otherwise catch every one, a signal per
- * stack. A time slice's signal often arrives as it returns: marked as
- * the core, or where the core is linked into the program (tests) the
- * allocator would be preempted halfway. 0 or -errno. */
+/* madvise marked as the core: a time slice's signal often arrives as it
+ * returns, and where the core is linked into the program (tests) the
+ * allocator would be preempted halfway. The system call net is open
+ * meanwhile (green_spawn, green__thread_reap). 0 or -errno. */
 static int advise(void *addr, size_t len, int advice)
 {
-#if defined(__x86_64__)
-    long r;
     bool was = green__in_core;
     green__in_core = true;
-    __asm__ volatile("syscall"
-                     : "=a"(r)
-                     : "0"((long)SYS_madvise), "D"(addr), "S"(len), "d"((long)advice)
-                     : "rcx", "r11", "memory");
+    int r = madvise(addr, len, advice) < 0 ? -errno : 0;
     green__in_core = was;
-    return (int)r;
-#else
-    return madvise(addr, len, advice) < 0 ? -errno : 0;
-#endif
+    return r;
 }
 
 static int guard(char *base, size_t len)
