@@ -298,14 +298,16 @@ PRELOAD_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 
 /* ---- yielding and once --------------------------------------------------------- */
 
-/* A switch to the other green threads; passes through off green threads. */
-PRELOAD_EXPORT int sched_yield(void)
+/* A switch to the other green threads; passes through off green threads.
+ * Its one tail call (sibling calls are off elsewhere, for the frame walks
+ * of reports): jumping to green_sched_yield lets the switch resume the
+ * program straight from the other thread (see src/sched.c). */
+PRELOAD_EXPORT __attribute__((optimize("optimize-sibling-calls"))) int sched_yield(void)
 {
     green_yield_point();
     if (!preload_green())
         return real_sched_yield();
-    green_yield();
-    return 0;
+    return green_sched_yield();
 }
 
 /* <pthread.h> redirects pthread_yield to sched_yield; old binaries still
