@@ -140,7 +140,8 @@ PRELOAD_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void
         return r == -ENOMEM ? EAGAIN : -r;
     }
     *green_thread_userdata(g) = p;
-    preload_sud_arm(); /* from now on the safety net may have to wait green */
+    preload_threaded = 1; /* calls may wait green from now on */
+    preload_sud_arm(); /* and so may the safety net */
     inherit_name(g);
     *t = pthr_to_ptid(g);
     return 0;

@@ -95,12 +95,10 @@ static ssize_t write_call(struct io *io, bool nowait)
     return r < 0 ? -errno : r;
 }
 
-/* Passes through off green threads, when nobody else could run, and for
- * counts no call can accept (fails at once); waits green on EAGAIN. */
-static ssize_t do_read(int fd, void *buf, size_t n)
+/* Waits green on EAGAIN. Apart from do_read, whose pass-through then
+ * needs no frame beyond its own (a single thread's every call). */
+static __attribute__((noinline)) ssize_t read_green(int fd, void *buf, size_t n)
 {
-    if (n > SSIZE_MAX || !preload_should_wait())
-        return real_read(fd, buf, n);
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_WRONLY) : 0;
     if (r < 0)
         return preload_fail(r);
@@ -110,6 +108,15 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n,
                     .rw = true};
     return preload_ret(io_run_fi(&io, fi));
+}
+
+/* Passes through off green threads, when nobody else could run, and for
+ * counts no call can accept (fails at once); else read_green. */
+static inline ssize_t do_read(int fd, void *buf, size_t n)
+{
+    if (n > SSIZE_MAX || !preload_should_wait())
+        return real_read(fd, buf, n);
+    return read_green(fd, buf, n);
 }
 
 /* Passes through or waits green as do_read says. */
@@ -127,19 +134,25 @@ PRELOAD_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     return do_read(fd, buf, n);
 }
 
-/* Passes through as read does; otherwise writes all of buf as a blocking
- * write does, waiting green whenever the fd is full. A pipe takes up to
- * PIPE_BUF bytes whole or not at all, so such writes stay atomic. */
-PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+/* Writes all of buf as a blocking write does, waiting green whenever the
+ * fd is full. A pipe takes up to PIPE_BUF bytes whole or not at all, so
+ * such writes stay atomic. */
+static __attribute__((noinline)) ssize_t write_green(int fd, const void *buf, size_t n)
 {
-    if (n > SSIZE_MAX || !preload_should_wait())
-        return real_write(fd, buf, n);
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_RDONLY) : 0;
     if (r < 0)
         return preload_fail(r);
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = write_call, .buf = (void *)buf,
                     .total = n > max_rw_count() ? max_rw_count() : n, .all = true, .rw = true};
     return preload_ret(io_run(&io));
+}
+
+/* Passes through as read does; otherwise write_green. */
+PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (n > SSIZE_MAX || !preload_should_wait())
+        return real_write(fd, buf, n);
+    return write_green(fd, buf, n);
 }
 
 /* ---- closing and duplicating ------------------------------------------- */
