@@ -278,7 +278,10 @@ void green__thread_started(transfer_t from)
 }
 
 /* Everything a switch changes but the stack: next runs from here on.
- * With shared TLS, errno is one place: swap the threads' values now. */
+ * With shared TLS, errno is one place: swap the threads' values now.
+ * From here until the jump, green__current is next, running, but the
+ * processor is still on self's stack: the slice timer's safe point
+ * tells by the stack pointer (preempt.c). */
 static inline void switch_to(green_thread *self, green_thread *next)
 {
     next->state = T_RUNNING;
