@@ -253,12 +253,16 @@ static void frame_unknown(void)
     abort();
 }
 
+/* In the running thread, maybe on its way back to the program: its
+ * errno, already in place, must survive the stack's release. */
 void green__reap_dead(void)
 {
     green_thread *t = green__s.dead;
     if (t) {
+        int saved_errno = errno;
         green__s.dead = NULL;
         green__thread_reap(t);
+        errno = saved_errno;
     }
 }
 
