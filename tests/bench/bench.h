@@ -151,7 +151,12 @@ static inline double bench_raw_round_trip_ns(struct bench_raw *r, long n)
 
 #ifdef GREEN_H
 /* green_init with the GREEN_* variables (GREEN_TLS=own measures the
- * switched thread pointer in a program whose only TLS is libgreen's). */
+ * switched thread pointer in a program whose only TLS is libgreen's).
+ * No time slices unless GREEN_SLICE asks: linked into the program, the
+ * core's own code is not kept from being preempted (libgreen.so's is),
+ * and a tick in the middle of a spawn or a park breaks the scheduler
+ * (bench_rss and bench_spawn crashed or hung with slices on, on main as
+ * well); these benchmarks measure switches, not slices. */
 static inline void bench_green_init(void)
 {
     struct green_config c;
@@ -161,6 +166,8 @@ static inline void bench_green_init(void)
         fprintf(stderr, "%s\n", err);
         exit(2);
     }
+    if (!getenv("GREEN_SLICE"))
+        c.slice_ms = 0;
     if ((r = green_init(&c)) < 0)
         bench_die("green_init", r);
 }
