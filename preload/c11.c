@@ -6,9 +6,6 @@
  * mapping: ENOMEM thrd_nomem, ETIMEDOUT thrd_timedout, EBUSY thrd_busy,
  * any other error thrd_error). A mtx_t or cnd_t has the layout of its
  * pthread twin. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #include <stdint.h>
@@ -56,7 +53,7 @@ PRELOAD_EXPORT int thrd_create(thrd_t *t, thrd_start_t fn, void *arg)
 PRELOAD_EXPORT int thrd_join(thrd_t t, int *res)
 {
     void *v;
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_thrd_join(t, res);
     int r = pthread_join(t, &v);
     if (r == 0 && res)
@@ -71,7 +68,7 @@ PRELOAD_EXPORT int thrd_detach(thrd_t t)
 
 PRELOAD_EXPORT _Noreturn void thrd_exit(int res)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         real_thrd_exit(res);
     pthr_exit((void *)(intptr_t)res);
 }

@@ -14,9 +14,6 @@
  * Which waits are, and when they act, is the core's wait policy
  * (green_wait); this file gives it the two hooks it needs: whether a
  * cancellation is due, and ending the thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 
@@ -74,7 +71,9 @@ PRELOAD_EXPORT void __pthread_unwind_next(__pthread_unwind_buf_t *buf)
     pthr_exit(p->retval);
 }
 
-int pthr_cancel_due(void)
+/* 1 when the caller is a green thread with an enabled cancellation
+ * pending (green_cancel_point would end it), 0 otherwise. */
+static int cancel_due(void)
 {
     if (!green_self())
         return 0;
@@ -82,12 +81,9 @@ int pthr_cancel_due(void)
     return p && p->cancel_pending && p->cancel_state == PTHREAD_CANCEL_ENABLE && !p->exiting;
 }
 
-void pthr_testcancel(void)
-{
-    if (pthr_cancel_due())
-        pthr_exit(PTHREAD_CANCELED);
-}
-
+/* Acting on a cancellation is the core's (green_cancel_point, and every
+ * wait that is a cancellation point): it asks cancel_due and ends
+ * the thread with cancel_now. */
 static void cancel_now(void)
 {
     pthr_exit(PTHREAD_CANCELED);
@@ -95,7 +91,7 @@ static void cancel_now(void)
 
 __attribute__((constructor)) static void cancel_init(void)
 {
-    green_cancel_hooks(pthr_cancel_due, cancel_now);
+    green_cancel_hooks(cancel_due, cancel_now);
 }
 
 PRELOAD_EXPORT void pthread_testcancel(void)
@@ -104,7 +100,7 @@ PRELOAD_EXPORT void pthread_testcancel(void)
         real_pthread_testcancel();
         return;
     }
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
 }
 
 PRELOAD_EXPORT int pthread_cancel(pthread_t t)
@@ -118,7 +114,7 @@ PRELOAD_EXPORT int pthread_cancel(pthread_t t)
     p->cancel_pending = 1;
     if (p->cancel_state == PTHREAD_CANCEL_ENABLE) {
         if (g == green_self() && p->cancel_type == PTHREAD_CANCEL_ASYNCHRONOUS)
-            pthr_testcancel();
+            green_cancel_point(NULL, NULL);
         green_cancel(g);
     }
     return 0;

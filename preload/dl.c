@@ -16,9 +16,6 @@
  * libc's dlsym itself cannot be had through dlsym (libgreen's own calls
  * bind to these stubs): it is read from the symbol table of the first
  * object after libgreen that defines it, through dl_iterate_phdr. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 
 #include <dlfcn.h>
@@ -138,13 +135,16 @@ static void resolve(void)
 
 /* ---- the choice -------------------------------------------------------------- */
 
-/* The calls whose pthread_t (or thrd_t) only libgreen understands. */
+/* The calls whose pthread_t (or thrd_t) only libgreen understands.
+ * (clang-format 14 never settles on a layout for this list.) */
+/* clang-format off */
 #define SWAPPED(X)                                                                   \
     X(pthread_create) X(pthread_join) X(pthread_tryjoin_np) X(pthread_timedjoin_np) \
     X(pthread_clockjoin_np) X(pthread_detach) X(pthread_exit) X(pthread_self)       \
     X(pthread_kill) X(pthread_cancel) X(pthread_getattr_np) X(pthread_setname_np)   \
     X(pthread_getname_np) X(thrd_create) X(thrd_join) X(thrd_detach) X(thrd_exit)   \
     X(thrd_current) X(gettid)
+/* clang-format on */
 
 static const struct {
     const char *name;

@@ -4,9 +4,6 @@
  *
  * None of these waits. The epoll fd libev makes for libgreen's own loop
  * (at start, and again after fork) is moved out of the program's way. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>
@@ -20,15 +17,15 @@
 /* The record of fd when this thread may touch it. Its kind may not be
  * known yet (open learns it at the first call that could wait): the
  * program's O_NONBLOCK is recorded all the same, adopt keeps it. */
-static struct green_fdinfo *known(int fd)
+static struct fd_rec *known(int fd)
 {
-    return green_self() ? green_fd_info(fd) : NULL;
+    return green_self() ? fd_record(fd) : NULL;
 }
 
 /* F_SETFL keeps libgreen's hidden O_NONBLOCK and records the program's. */
 static int setfl(int fd, int fl)
 {
-    struct green_fdinfo *fi = known(fd);
+    struct fd_rec *fi = known(fd);
     int hide = fi && fi->hidden_nonblock ? O_NONBLOCK : 0;
     int r = real_fcntl(fd, F_SETFL, fl | hide);
     if (r == 0 && fi)
@@ -39,7 +36,7 @@ static int setfl(int fd, int fl)
 static int do_fcntl(int fd, int cmd, void *arg)
 {
     preload_ensure();
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     int r;
     if (fd_hidden(fd))
         return preload_fail(-EBADF); /* libgreen's own */
@@ -86,7 +83,7 @@ PRELOAD_EXPORT int ioctl(int fd, unsigned long req, ...)
     va_end(ap);
     preload_ensure();
     int r = real_ioctl(fd, req, arg);
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     if (r == 0 && req == FIONBIO && (fi = known(fd))) {
         fi->nonblock = *(int *)arg != 0;
         int fl;
@@ -123,7 +120,7 @@ PRELOAD_EXPORT int open(const char *path, int flags, ...)
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
     preload_ensure();
-    return made(real_open(path, flags, mode), GREEN_FD_UNKNOWN, flags & O_NONBLOCK);
+    return made(real_open(path, flags, mode), FD_UNKNOWN, flags & O_NONBLOCK);
 }
 
 /* As open (the same call on 64-bit Linux). */
@@ -137,7 +134,7 @@ PRELOAD_EXPORT int openat(int dir, const char *path, int flags, ...)
     mode_t mode = mode_arg(flags, ap);
     va_end(ap);
     preload_ensure();
-    return made(real_openat(dir, path, flags, mode), GREEN_FD_UNKNOWN, flags & O_NONBLOCK);
+    return made(real_openat(dir, path, flags, mode), FD_UNKNOWN, flags & O_NONBLOCK);
 }
 
 /* As openat. */
@@ -148,7 +145,7 @@ PRELOAD_EXPORT int openat64(int dir, const char *path, int flags, ...)
 PRELOAD_EXPORT int creat(const char *path, mode_t mode)
 {
     preload_ensure();
-    return made(real_creat(path, mode), GREEN_FD_UNKNOWN, 0);
+    return made(real_creat(path, mode), FD_UNKNOWN, 0);
 }
 
 /* As creat. */
@@ -160,15 +157,15 @@ PRELOAD_EXPORT int eventfd(unsigned int v, int flags)
 {
     preload_ensure();
     int fd = real_eventfd(v, flags);
-    return fd >= 0 && fd_core_call() ? fd_shim_adopt(fd)
-                                     : made(fd, GREEN_FD_OTHER, flags & EFD_NONBLOCK);
+    return fd >= 0 && preload_core_call() ? fd_shim_adopt(fd)
+                                     : made(fd, FD_OTHER, flags & EFD_NONBLOCK);
 }
 
 /* Never waits; records TFD_NONBLOCK. Reads wait green. */
 PRELOAD_EXPORT int timerfd_create(clockid_t c, int flags)
 {
     preload_ensure();
-    return made(real_timerfd_create(c, flags), GREEN_FD_OTHER, flags & TFD_NONBLOCK);
+    return made(real_timerfd_create(c, flags), FD_OTHER, flags & TFD_NONBLOCK);
 }
 
 /* Never waits; a new signalfd is recorded with SFD_NONBLOCK. */
@@ -176,27 +173,27 @@ PRELOAD_EXPORT int signalfd(int fd, const sigset_t *mask, int flags)
 {
     preload_ensure();
     int r = real_signalfd(fd, mask, flags);
-    return fd == -1 ? made(r, GREEN_FD_OTHER, flags & SFD_NONBLOCK) : r;
+    return fd == -1 ? made(r, FD_OTHER, flags & SFD_NONBLOCK) : r;
 }
 
 /* Never waits; records the new fd. */
 PRELOAD_EXPORT int inotify_init(void)
 {
     preload_ensure();
-    return made_as(real_inotify_init(), GREEN_FD_OTHER, 0, FDI_EVQUEUE);
+    return made_as(real_inotify_init(), FD_OTHER, 0, FDI_EVQUEUE);
 }
 
 /* Never waits; records IN_NONBLOCK. */
 PRELOAD_EXPORT int inotify_init1(int flags)
 {
     preload_ensure();
-    return made_as(real_inotify_init1(flags), GREEN_FD_OTHER, flags & IN_NONBLOCK, FDI_EVQUEUE);
+    return made_as(real_inotify_init1(flags), FD_OTHER, flags & IN_NONBLOCK, FDI_EVQUEUE);
 }
 
 /* The core's own epoll fd goes high, out of the program's way. */
 static int epoll_made(int fd)
 {
-    return fd >= 0 && fd_core_call() ? fd_shim_adopt(fd) : made(fd, GREEN_FD_OTHER, 0);
+    return fd >= 0 && preload_core_call() ? fd_shim_adopt(fd) : made(fd, FD_OTHER, 0);
 }
 
 /* Never waits; see epoll_made. */

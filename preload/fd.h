@@ -1,10 +1,13 @@
-/* fd.h: what the file descriptor interposers share (fd.c).
+/* fd.h: what the file descriptor interposers share: the records of fds
+ * (fd.c), libgreen's own fds (ownfd.c), the waiting loop (iorun.c) and
+ * the program's buffers (iov.c).
  *
- * Every fd has a struct green_fdinfo in the core's table: its kind, the
- * program's own O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits
- * below. Interposers that make a fd record what they know (fd_new);
- * a fd nobody saw made (inherited, made by an uninterposed call) is
- * adopted on its first slow-path use (fd_get). A record of a file
+ * Every fd has a struct fd_rec in the slot the core keeps with its own
+ * record of the fd (green_fd_slot): its kind, the program's own
+ * O_NONBLOCK, SO_RCVTIMEO/SO_SNDTIMEO, and the FDI_* bits below.
+ * Interposers that make a fd record what they know (fd_new); a fd
+ * nobody saw made (inherited, made by an uninterposed call) is adopted
+ * on its first slow-path use (fd_get). A record of a file
  * description others may share (a dup, an adopted fd) is re-read from
  * the kernel before its O_NONBLOCK or timeouts decide anything.
  *
@@ -25,7 +28,33 @@
 
 #include "preload.h"
 
-/* green_fdinfo.flags */
+/* What libgreen knows of a fd. All zeros (unknown) until filled; the
+ * core zeroes it again at green_fd_close. */
+enum fd_kind {
+    FD_UNKNOWN = 0,
+    FD_SOCKET,
+    FD_PIPE,  /* pipes and FIFOs */
+    FD_FILE,  /* regular files, directories, block devices */
+    FD_OTHER, /* ttys, eventfd, timerfd, signalfd, ... */
+};
+struct fd_rec {
+    unsigned char kind;      /* enum fd_kind */
+    unsigned char nonblock;  /* the program's own O_NONBLOCK */
+    unsigned char hidden_nonblock; /* O_NONBLOCK set by libgreen, hidden */
+    unsigned char flags;     /* FDI_* */
+    int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
+    int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
+};
+_Static_assert(sizeof(struct fd_rec) <= GREEN_FD_SLOT_SIZE, "fd_rec must fit the core's fd slot");
+
+/* fd's record as it is (never adopted): NULL when fd < 0 or out of
+ * memory. */
+static inline struct fd_rec *fd_record(int fd)
+{
+    return green_fd_slot(fd);
+}
+
+/* fd_rec.flags */
 #define FDI_SHARED 1  /* re-read flags and timeouts from the kernel */
 #define FDI_STREAM 2  /* a SOCK_STREAM socket: blocking calls take all */
 #define FDI_MADE 4    /* made by an interposer: nonblock is exact */
@@ -36,7 +65,7 @@
 /* The record of fd, adopted when unknown; NULL for a bad fd (the real
  * call then gives the native error) or one the table cannot hold.
  * Scheduler OS thread only. */
-PRELOAD_HIDDEN struct green_fdinfo *fd_get(int fd);
+PRELOAD_HIDDEN struct fd_rec *fd_get(int fd);
 
 /* fd was just made by an interposer: forget any stale record of its
  * number, then record kind, the program's O_NONBLOCK and the FDI_*
@@ -48,20 +77,17 @@ PRELOAD_HIDDEN void fd_new(int fd, int kind, bool nonblock, int flags);
 PRELOAD_HIDDEN void fd_dup(int fd, int newfd);
 
 /* Re-read O_NONBLOCK (unless libgreen set it) and socket timeouts. */
-PRELOAD_HIDDEN void fd_refresh(int fd, struct green_fdinfo *fi);
+PRELOAD_HIDDEN void fd_refresh(int fd, struct fd_rec *fi);
 
 /* The program's O_NONBLOCK on fd now (re-read when shared). */
-PRELOAD_HIDDEN bool fd_nonblock(int fd, struct green_fdinfo *fi);
+PRELOAD_HIDDEN bool fd_nonblock(int fd, struct fd_rec *fi);
 
 /* fd is about to be closed or replaced: wake its waiters with EBADF,
  * forget its record. Harmless off the scheduler's OS thread. */
 PRELOAD_HIDDEN void fd_closing(int fd);
 
-/* ---- libgreen's own fds ------------------------------------------------ */
+/* ---- libgreen's own fds (ownfd.c) -------------------------------------- */
 
-/* True while the core makes or drops fds for itself: at green_init
- * (init.c sets preload_core_fds) and inside the event loop. */
-PRELOAD_HIDDEN bool fd_core_call(void);
 /* Move a fd the core just made out of the program's way (a high number,
  * close-on-exec) and remember it. Returns the new number, or fd. */
 PRELOAD_HIDDEN int fd_shim_adopt(int fd);
@@ -73,17 +99,24 @@ PRELOAD_HIDDEN void fd_shim_drop(int fd);
 /* The shim fds in [lo, hi], ascending, into out (at most max); count. */
 PRELOAD_HIDDEN int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int max);
 
-/* ---- the waiting loop ------------------------------------------------- */
+/* ---- the waiting loop (iorun.c) ---------------------------------------- */
+
+/* What an I/O call's waits share: its deadline, from the socket
+ * timeouts on the first wait (0 until then), and green_call_seq() from
+ * when the call began (FD_CALL_START). */
+struct fd_call {
+    int64_t deadline;
+    unsigned long since;
+};
+#define FD_CALL_START ((struct fd_call){.since = green_call_seq()})
 
 /* One green_wait of an I/O call (GREEN_CALL_IO) on fd for events (a
- * cancel frees *owned, when owned is given, and ends the thread). The
- * deadline comes from the socket timeouts on the first wait (*deadline
- * 0) and holds for the call's later waits. Returns > 0 to try the call
- * again (ready, or interrupted by a SA_RESTART handler with no
- * timeout), -EAGAIN at the timeout, -EPERM for a fd that cannot be
- * polled, -EINTR, -EBADF. */
-GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct green_fdinfo *fi,
-                                        int64_t *deadline, struct iovec **owned);
+ * cancel frees *owned, when owned is given, and ends the thread).
+ * Returns > 0 to try the call again (ready, or interrupted by a
+ * SA_RESTART handler with no timeout), -EAGAIN at the timeout, -EPERM
+ * for a fd that cannot be polled, -EINTR, -EBADF. */
+GREEN_YIELDS PRELOAD_HIDDEN int fd_wait(int fd, int events, const struct fd_rec *fi,
+                                        struct fd_call *c, struct iovec **owned);
 
 struct io;
 /* One attempt of the call: nowait selects its non-blocking form (else
@@ -106,7 +139,7 @@ static inline ssize_t io_nowait_err(int e, int prog_flags)
 struct io {
     int fd;
     int events;    /* GREEN_IN or GREEN_OUT */
-    unsigned char kind; /* the fd's enum green_fd_kind, set by io_run */
+    unsigned char kind; /* the fd's enum fd_kind, set by io_run */
     io_fn *call;
     bool all;      /* a blocking call takes all of `total`: go on after
                       a short count (stream writes, MSG_WAITALL) */
@@ -119,10 +152,29 @@ struct io {
     /* the call's arguments, as its attempt function needs them */
     void *buf;
     struct iovec *iov;  /* the program's array, or iov_copy's */
-    int cnt;
+    int cnt;            /* entries of iov */
     int flags;
     off_t off;
-    void *a, *b;
+    union {             /* what only some calls have */
+        int how;        /* io.c: which of the vector calls the program made */
+        struct {        /* accept4, recvfrom: where the peer's address goes */
+            struct sockaddr *sa;
+            socklen_t *len;
+        } from;
+        struct {        /* sendto */
+            const struct sockaddr *sa;
+            socklen_t len;
+        } to;
+        struct msghdr *msg; /* recvmsg, sendmsg (which only reads it) */
+        struct {        /* recvmmsg */
+            struct timespec *ts;     /* the program's timeout */
+            const int64_t *deadline; /* the same, as a deadline */
+        } mmsg;
+        struct {        /* sendfile */
+            int in;
+            off_t *off;
+        } sendfile;
+    };
     struct iovec *owned; /* iov_copy's allocation, freed by io_run */
 };
 
@@ -133,14 +185,21 @@ struct io {
  * unknown fds get the real call. */
 GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run(struct io *io);
 /* io_run for a caller that already has fd_get(io->fd). */
-GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run_fi(struct io *io, struct green_fdinfo *fi);
+GREEN_YIELDS PRELOAD_HIDDEN ssize_t io_run_fi(struct io *io, struct fd_rec *fi);
+
+/* ---- the program's buffers (iov.c) ------------------------------------- */
 
 /* Make io->iov a private copy of iov[0..cnt) skipping its first `skip`
  * bytes (iov already read by the kernel, so valid). 0 or -ENOMEM. */
 PRELOAD_HIDDEN int iov_copy(struct io *io, const struct iovec *iov, int cnt, size_t skip);
 
-/* Sum of the iov lengths, saturating. */
-PRELOAD_HIDDEN size_t iov_total(const struct iovec *iov, int cnt);
+/* Sum of the iov lengths, or -EINVAL when it exceeds SSIZE_MAX, as the
+ * kernel says of such an array (so never for one a call accepted). */
+PRELOAD_HIDDEN ssize_t iov_total(const struct iovec *iov, int cnt);
+
+/* The kernel's cap on one read, write or sendfile (MAX_RW_COUNT):
+ * INT_MAX rounded down to a page. */
+PRELOAD_HIDDEN size_t max_rw_count(void);
 
 /* Copy n bytes from the program's src into dst without faulting in the
  * shim: 0, or -EFAULT when src is not readable. */

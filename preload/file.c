@@ -13,10 +13,7 @@
  *
  * Offsets: off -1 means the file position (read, readv), which the
  * helper's preadv2 uses and moves exactly as the real read would. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
-#include "preload.h"
+#include "fd.h"
 
 #include <fcntl.h>
 #include <sys/uio.h>
@@ -71,14 +68,6 @@ static int iov_skip(const struct iovec *iov, int cnt, size_t done, struct iovec 
     return k;
 }
 
-static size_t iov_total(const struct iovec *iov, int cnt)
-{
-    size_t n = 0;
-    for (int i = 0; i < cnt; i++)
-        n += iov[i].iov_len;
-    return n;
-}
-
 ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     size_t want = SIZE_MAX, done = 0; /* summed once the kernel read iov */
@@ -88,7 +77,7 @@ ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
     for (;;) {
         ssize_t r = real_preadv2(fd, v, n, off < 0 ? -1 : off + (off_t)done, RWF_NOWAIT);
         if (r > 0 && want == SIZE_MAX)
-            want = iov_total(iov, cnt);
+            want = (size_t)iov_total(iov, cnt); /* the kernel took iov: no -EINVAL */
         if (r > 0 && (done += (size_t)r) < want && cnt <= IOV_MAX) {
             n = iov_skip(iov, cnt, done, tmp);
             v = tmp;
@@ -98,7 +87,7 @@ ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
             return (ssize_t)done;
         if (errno == EOPNOTSUPP && !done) {
             r = off < 0 ? real_readv(fd, iov, cnt) : real_preadv(fd, iov, cnt, off);
-            return r < 0 ? -errno : r;
+            return preload_neg_errno(r);
         }
         if (errno != EAGAIN)
             return done ? (ssize_t)done : -errno;

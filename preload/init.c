@@ -7,9 +7,6 @@
  * the main OS thread (another library's constructor) starts it lazily;
  * on any other OS thread nothing starts and every call passes through.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 #include "fd.h"
 #include "sys.h"
@@ -71,6 +68,8 @@ static void start(void)
     real_resolve();
     if (green_config_from_env(&cfg, err, sizeof err) < 0)
         refuse("%s", err);
+    if (cfg.no_inherit)
+        preload_uninherit();
     /* The core reaches libc past our interposers. */
     const struct green_libc libc = {.sigaction = real_sigaction, .open = core_open,
                                     .pthread_create = real_pthread_create,

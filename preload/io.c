@@ -2,18 +2,13 @@
  *
  * Every one of them has a non-blocking form in preadv2/pwritev2 with
  * RWF_NOWAIT, at the same offset (-1: the current position); the wait
- * and the retries are io_run's (fd.c). Reads of regular files go to
+ * and the retries are io_run's (iorun.c). Reads of regular files go to
  * file.c (page cache first, else a helper thread); writes to them are
  * made for real (see LIMITS in libgreen.7). A negative offset of pread, pwrite, preadv
  * and pwritev goes to the C library as it is (EINVAL), since -1 means
  * "the current position" to preadv2. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "file.h"
-
-extern void __chk_fail(void) __attribute__((noreturn));
 
 enum how { READV, PREAD, PREADV, PREADV2 };
 
@@ -21,7 +16,7 @@ enum how { READV, PREAD, PREADV, PREADV2 };
 static ssize_t as_called(struct io *io, bool out)
 {
     const struct iovec *v = io->iov;
-    switch ((enum how)(intptr_t)io->b) {
+    switch ((enum how)io->how) {
     case READV:
         return out ? real_writev(io->fd, v, io->cnt) : real_readv(io->fd, v, io->cnt);
     case PREAD:
@@ -40,7 +35,7 @@ static ssize_t vread_call(struct io *io, bool nowait)
 {
     if (!nowait) {
         ssize_t r = as_called(io, false);
-        return r < 0 ? -errno : r;
+        return preload_neg_errno(r);
     }
     ssize_t r = real_preadv2(io->fd, io->iov, io->cnt, io->off, io->flags | RWF_NOWAIT);
     return r < 0 ? io_nowait_err(errno, io->flags) : r;
@@ -52,7 +47,7 @@ static ssize_t vwrite_call(struct io *io, bool nowait)
     off_t off = io->off < 0 ? io->off : io->off + (off_t)io->done;
     if (!nowait) {
         ssize_t r = as_called(io, true);
-        return r < 0 ? -errno : r;
+        return preload_neg_errno(r);
     }
     ssize_t r = real_pwritev2(io->fd, io->iov, io->cnt, off, io->flags | RWF_NOWAIT);
     return r < 0 ? io_nowait_err(errno, io->flags) : r;
@@ -66,12 +61,12 @@ static ssize_t vwrite_call(struct io *io, bool nowait)
 static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int flags, enum how how)
 {
     struct io io = {.fd = fd, .events = GREEN_IN, .call = vread_call, .iov = (struct iovec *)iov,
-                    .cnt = cnt, .off = off, .flags = flags, .b = (void *)(intptr_t)how};
+                    .cnt = cnt, .off = off, .flags = flags, .how = how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         (how == PREAD && !iov->iov_len) || !preload_should_wait())
         return as_called(&io, false);
-    struct green_fdinfo *fi = fd_get(fd);
-    if (fi && fi->kind == GREEN_FD_FILE && !flags) /* page cache first, else a helper */
+    struct fd_rec *fi = fd_get(fd);
+    if (fi && fi->kind == FD_FILE && !flags) /* page cache first, else a helper */
         return preload_ret(preload_file_preadv(fd, iov, cnt, off));
     return preload_ret(io_run_fi(&io, fi));
 }
@@ -82,7 +77,7 @@ static ssize_t vwrite(int fd, const struct iovec *iov, int cnt, off_t off, int f
 {
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = vwrite_call, .all = true,
                     .iov = (struct iovec *)iov, .cnt = cnt, .off = off, .flags = flags,
-                    .b = (void *)(intptr_t)how};
+                    .how = how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         !preload_should_wait())
         return as_called(&io, true);

@@ -9,9 +9,6 @@
  * is not green keeps its values in thread-local storage and gets its
  * destructors run by one real key of glibc's whose own destructor walks
  * them. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #include <stdlib.h>
@@ -142,18 +139,4 @@ void pthr_free_keys(struct pthr *p)
         free(p->keys[i]);
         p->keys[i] = NULL;
     }
-}
-
-/* ---- time ------------------------------------------------------------------- */
-
-int64_t pthr_deadline(clockid_t c, const struct timespec *abs)
-{
-    struct timespec now;
-    clock_gettime(c, &now);
-    int64_t left = preload_ts_ns(abs) - preload_ts_ns(&now);
-    int64_t mono = green_now();
-    if (left <= 0)
-        return mono;
-    int64_t d = preload_add_sat(mono, left);
-    return d == INT64_MAX ? GREEN_NEVER : d;
 }

@@ -9,9 +9,6 @@
  * (trylock every millisecond; a condition wait waits at most a
  * millisecond in glibc, then lets the other green threads run and
  * reports a spurious wake-up). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #define POLL_NS 1000000
@@ -26,7 +23,8 @@ GREEN_YIELDS static int glibc_lock(pthread_mutex_t *m, clockid_t c, const struct
 {
     if (!preload_should_wait())
         return abs ? real_pthread_mutex_clocklock(m, c, abs) : real_pthread_mutex_lock(m);
-    return -green_poll_until(try_glibc_mutex, m, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 0);
+    int64_t deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER;
+    return -green_poll_until(try_glibc_mutex, m, deadline, 0);
 }
 
 /* Reads the type and process-shared attributes with glibc's getters;
@@ -78,7 +76,7 @@ PRELOAD_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t c,
         return -r;
     if ((r = pthr_abstime_error(abs)))
         return r;
-    return -green_mutex_lock(AS_MUTEX(m), pthr_deadline(c, abs));
+    return -green_mutex_lock(AS_MUTEX(m), preload_deadline_at(c, abs));
 }
 
 PRELOAD_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs)
@@ -147,7 +145,7 @@ GREEN_YIELDS static int glibc_wait(pthread_cond_t *c, pthread_mutex_t *m, clocki
 static clockid_t cond_clock(pthread_cond_t *c)
 {
     if (pthr_cond_is_glibc(c))
-        return AS_COND(c)->reserved[1] & 2 ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+        return c->__data.__wrefs & GLIBC_COND_MONOTONIC ? CLOCK_MONOTONIC : CLOCK_REALTIME;
     return AS_COND(c)->clock;
 }
 
@@ -156,12 +154,12 @@ GREEN_YIELDS static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, clockid
 {
     if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= NS_PER_S))
         return EINVAL;
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
     if (pthr_cond_is_glibc(c) || pthr_mutex_is_glibc(m))
         return glibc_wait(c, m, k, abs);
-    int64_t deadline = abs ? pthr_deadline(k, abs) : GREEN_NEVER;
+    int64_t deadline = abs ? preload_deadline_at(k, abs) : GREEN_NEVER;
     int r = -green_cond_wait(AS_COND(c), AS_MUTEX(m), deadline);
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
     return r;
 }
 

@@ -18,9 +18,6 @@
  * res_search use the helper thread's resolver state (_res), initialised
  * from resolv.conf: changes a program makes to its own _res are not
  * seen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 
 #include <arpa/inet.h>
@@ -28,40 +25,42 @@
 #include <stdbool.h>
 #include <resolv.h>
 
-struct job {
-    const void *a, *b, *c;
-    long x, y, z;
-    void *buf;
-    size_t n;
-    void *out, *out2;
-    union {
-        void *p;
-        int i;
-    } r;
+/* The helper's errno and h_errno, carried back to the caller. Each
+ * family of calls below has a record of its arguments and result that
+ * ends with one. */
+struct errs {
     int err, herr;
 };
 
-/* Run fn(j) on a helper thread; the caller gets its errno and h_errno. */
-GREEN_YIELDS static void run(void (*fn)(void *), struct job *j)
+/* Run fn(call) on a helper thread; the caller gets its errno and h_errno. */
+GREEN_YIELDS static void run(void (*fn)(void *), void *call, const struct errs *e)
 {
-    green_offload(fn, j);
-    h_errno = j->herr;
-    errno = j->err;
+    green_offload(fn, call);
+    h_errno = e->herr;
+    errno = e->err;
 }
 
-static void done(struct job *j)
+static void done(struct errs *e)
 {
-    j->err = errno;
-    j->herr = h_errno;
+    e->err = errno;
+    e->herr = h_errno;
 }
 
 /* ---- addresses -------------------------------------------------------------- */
 
+struct addrinfo_call {
+    const char *node, *serv;
+    const struct addrinfo *hints;
+    struct addrinfo **res;
+    int r;
+    struct errs e;
+};
+
 static void do_getaddrinfo(void *p)
 {
-    struct job *j = p;
-    j->r.i = real_getaddrinfo(j->a, j->b, j->c, j->out);
-    done(j);
+    struct addrinfo_call *c = p;
+    c->r = real_getaddrinfo(c->node, c->serv, c->hints, c->res);
+    done(&c->e);
 }
 
 /* A host and service glibc parses without asking anyone: no helper. */
@@ -92,17 +91,25 @@ PRELOAD_EXPORT int getaddrinfo(const char *node, const char *serv, const struct 
     if (!preload_should_wait() ||
         (!(fl & AI_CANONNAME) && numeric_host(node, fl) && numeric_serv(serv, fl)))
         return real_getaddrinfo(node, serv, hints, res);
-    struct job j = {.a = node, .b = serv, .c = hints, .out = res};
-    run(do_getaddrinfo, &j);
-    return j.r.i;
+    struct addrinfo_call c = {.node = node, .serv = serv, .hints = hints, .res = res};
+    run(do_getaddrinfo, &c, &c.e);
+    return c.r;
 }
+
+struct nameinfo_call {
+    const struct sockaddr *sa;
+    socklen_t salen, hlen, slen;
+    char *host, *serv;
+    int fl;
+    int r;
+    struct errs e;
+};
 
 static void do_getnameinfo(void *p)
 {
-    struct job *j = p;
-    j->r.i = real_getnameinfo(j->a, (socklen_t)j->x, j->buf, (socklen_t)j->n, j->out,
-                              (socklen_t)j->y, (int)j->z);
-    done(j);
+    struct nameinfo_call *c = p;
+    c->r = real_getnameinfo(c->sa, c->salen, c->host, c->hlen, c->serv, c->slen, c->fl);
+    done(&c->e);
 }
 
 /* Runs on a helper thread; the caller waits green. With NI_NUMERICHOST
@@ -113,18 +120,59 @@ PRELOAD_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char 
     bool numeric = (!host || (fl & NI_NUMERICHOST)) && (!serv || (fl & NI_NUMERICSERV));
     if (!preload_should_wait() || numeric)
         return real_getnameinfo(sa, salen, host, hlen, serv, slen, fl);
-    struct job j = {.a = sa, .x = salen, .buf = host, .n = hlen, .out = serv, .y = slen, .z = fl};
-    run(do_getnameinfo, &j);
-    return j.r.i;
+    struct nameinfo_call c = {.sa = sa, .salen = salen, .host = host, .hlen = hlen,
+                              .serv = serv, .slen = slen, .fl = fl};
+    run(do_getnameinfo, &c, &c.e);
+    return c.r;
 }
 
 /* ---- hosts --------------------------------------------------------------------- */
 
-static void do_gethostbyname(void *p)
+enum host_how { BYNAME, BYNAME2, BYADDR, BYNAME_R, BYNAME2_R, BYADDR_R };
+
+/* The six host lookups; the reentrant ones (_R) fill h, buf, res, err. */
+struct host_call {
+    enum host_how how;
+    const char *name;
+    const void *addr;
+    socklen_t len;
+    int af; /* gethostbyname2's family, gethostbyaddr's type */
+    struct hostent *h;
+    char *buf;
+    size_t n;
+    struct hostent **res;
+    int *err;
+    union {
+        struct hostent *h; /* the non-reentrant ones */
+        int i;             /* the reentrant ones */
+    } r;
+    struct errs e;
+};
+
+static void do_gethost(void *p)
 {
-    struct job *j = p;
-    j->r.p = j->x ? real_gethostbyname2(j->a, (int)j->y) : real_gethostbyname(j->a);
-    done(j);
+    struct host_call *c = p;
+    switch (c->how) {
+    case BYNAME: c->r.h = real_gethostbyname(c->name); break;
+    case BYNAME2: c->r.h = real_gethostbyname2(c->name, c->af); break;
+    case BYADDR: c->r.h = real_gethostbyaddr(c->addr, c->len, c->af); break;
+    case BYNAME_R:
+        c->r.i = real_gethostbyname_r(c->name, c->h, c->buf, c->n, c->res, c->err);
+        break;
+    case BYNAME2_R:
+        c->r.i = real_gethostbyname2_r(c->name, c->af, c->h, c->buf, c->n, c->res, c->err);
+        break;
+    case BYADDR_R:
+        c->r.i = real_gethostbyaddr_r(c->addr, c->len, c->af, c->h, c->buf, c->n, c->res, c->err);
+        break;
+    }
+    done(&c->e);
+}
+
+GREEN_YIELDS static struct host_call gethost(struct host_call c)
+{
+    run(do_gethost, &c, &c.e);
+    return c;
 }
 
 /* Runs on a helper thread; returns glibc's static result. */
@@ -132,9 +180,7 @@ PRELOAD_EXPORT struct hostent *gethostbyname(const char *name)
 {
     if (!preload_should_wait())
         return real_gethostbyname(name);
-    struct job j = {.a = name};
-    run(do_gethostbyname, &j);
-    return j.r.p;
+    return gethost((struct host_call){.how = BYNAME, .name = name}).r.h;
 }
 
 /* Runs on a helper thread; returns glibc's static result. */
@@ -142,16 +188,7 @@ PRELOAD_EXPORT struct hostent *gethostbyname2(const char *name, int af)
 {
     if (!preload_should_wait())
         return real_gethostbyname2(name, af);
-    struct job j = {.a = name, .x = 1, .y = af};
-    run(do_gethostbyname, &j);
-    return j.r.p;
-}
-
-static void do_gethostbyaddr(void *p)
-{
-    struct job *j = p;
-    j->r.p = real_gethostbyaddr(j->a, (socklen_t)j->x, (int)j->y);
-    done(j);
+    return gethost((struct host_call){.how = BYNAME2, .name = name, .af = af}).r.h;
 }
 
 /* Runs on a helper thread; returns glibc's static result. */
@@ -159,25 +196,7 @@ PRELOAD_EXPORT struct hostent *gethostbyaddr(const void *addr, socklen_t len, in
 {
     if (!preload_should_wait())
         return real_gethostbyaddr(addr, len, type);
-    struct job j = {.a = addr, .x = len, .y = type};
-    run(do_gethostbyaddr, &j);
-    return j.r.p;
-}
-
-/* The reentrant host lookups: c is the hostent, out the result, out2
- * the error number; z says which call (0 byname, 1 byname2, 2 byaddr). */
-static void do_gethost_r(void *p)
-{
-    struct job *j = p;
-    struct hostent *h = (struct hostent *)j->c;
-    if (j->z == 0)
-        j->r.i = real_gethostbyname_r(j->a, h, j->buf, j->n, j->out, j->out2);
-    else if (j->z == 1)
-        j->r.i = real_gethostbyname2_r(j->a, (int)j->y, h, j->buf, j->n, j->out, j->out2);
-    else
-        j->r.i = real_gethostbyaddr_r(j->a, (socklen_t)j->x, (int)j->y, h, j->buf, j->n,
-                                      j->out, j->out2);
-    done(j);
+    return gethost((struct host_call){.how = BYADDR, .addr = addr, .len = len, .af = type}).r.h;
 }
 
 /* Runs on a helper thread; the caller waits green. */
@@ -186,9 +205,8 @@ PRELOAD_EXPORT int gethostbyname_r(const char *name, struct hostent *h, char *bu
 {
     if (!preload_should_wait())
         return real_gethostbyname_r(name, h, buf, n, res, e);
-    struct job j = {.a = name, .c = h, .buf = buf, .n = n, .out = res, .out2 = e, .z = 0};
-    run(do_gethost_r, &j);
-    return j.r.i;
+    return gethost((struct host_call){.how = BYNAME_R, .name = name, .h = h, .buf = buf,
+                                      .n = n, .res = res, .err = e}).r.i;
 }
 
 /* Runs on a helper thread; the caller waits green. */
@@ -197,9 +215,8 @@ PRELOAD_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *h,
 {
     if (!preload_should_wait())
         return real_gethostbyname2_r(name, af, h, buf, n, res, e);
-    struct job j = {.a = name, .y = af, .c = h, .buf = buf, .n = n, .out = res, .out2 = e, .z = 1};
-    run(do_gethost_r, &j);
-    return j.r.i;
+    return gethost((struct host_call){.how = BYNAME2_R, .name = name, .af = af, .h = h,
+                                      .buf = buf, .n = n, .res = res, .err = e}).r.i;
 }
 
 /* Runs on a helper thread; the caller waits green. */
@@ -208,76 +225,89 @@ PRELOAD_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, st
 {
     if (!preload_should_wait())
         return real_gethostbyaddr_r(addr, len, type, h, buf, n, res, e);
-    struct job j = {.a = addr, .x = len, .y = type, .c = h, .buf = buf, .n = n, .out = res,
-                    .out2 = e, .z = 2};
-    run(do_gethost_r, &j);
-    return j.r.i;
+    return gethost((struct host_call){.how = BYADDR_R, .addr = addr, .len = len, .af = type,
+                                      .h = h, .buf = buf, .n = n, .res = res, .err = e}).r.i;
 }
 
 /* ---- users and groups ------------------------------------------------------------ */
 
-/* z: 0 getpwnam, 1 getpwuid, 2 getgrnam, 3 getgrgid (a name, x an id). */
+enum ent_how { PWNAM, PWUID, GRNAM, GRGID };
+
+/* By name or by id; the reentrant ones (reentrant set) fill rec, buf
+ * and res (a struct passwd or group, and a pointer to one). */
+struct ent_call {
+    enum ent_how how;
+    bool reentrant;
+    const char *name;
+    id_t id;
+    void *rec;
+    char *buf;
+    size_t n;
+    void *res;
+    union {
+        void *p; /* the non-reentrant ones */
+        int i;   /* the reentrant ones */
+    } r;
+    struct errs e;
+};
+
 static void do_getent(void *p)
 {
-    struct job *j = p;
-    switch (j->z) {
-    case 0: j->r.p = real_getpwnam(j->a); break;
-    case 1: j->r.p = real_getpwuid((uid_t)j->x); break;
-    case 2: j->r.p = real_getgrnam(j->a); break;
-    default: j->r.p = real_getgrgid((gid_t)j->x); break;
+    struct ent_call *c = p;
+    if (!c->reentrant) {
+        switch (c->how) {
+        case PWNAM: c->r.p = real_getpwnam(c->name); break;
+        case PWUID: c->r.p = real_getpwuid((uid_t)c->id); break;
+        case GRNAM: c->r.p = real_getgrnam(c->name); break;
+        case GRGID: c->r.p = real_getgrgid((gid_t)c->id); break;
+        }
+    } else {
+        switch (c->how) {
+        case PWNAM: c->r.i = real_getpwnam_r(c->name, c->rec, c->buf, c->n, c->res); break;
+        case PWUID: c->r.i = real_getpwuid_r((uid_t)c->id, c->rec, c->buf, c->n, c->res); break;
+        case GRNAM: c->r.i = real_getgrnam_r(c->name, c->rec, c->buf, c->n, c->res); break;
+        case GRGID: c->r.i = real_getgrgid_r((gid_t)c->id, c->rec, c->buf, c->n, c->res); break;
+        }
     }
-    done(j);
+    done(&c->e);
 }
 
-/* The reentrant ones: c the record, out the result pointer. */
-static void do_getent_r(void *p)
+GREEN_YIELDS static void *getent(enum ent_how how, const char *name, id_t id)
 {
-    struct job *j = p;
-    void *rec = (void *)j->c;
-    switch (j->z) {
-    case 0: j->r.i = real_getpwnam_r(j->a, rec, j->buf, j->n, j->out); break;
-    case 1: j->r.i = real_getpwuid_r((uid_t)j->x, rec, j->buf, j->n, j->out); break;
-    case 2: j->r.i = real_getgrnam_r(j->a, rec, j->buf, j->n, j->out); break;
-    default: j->r.i = real_getgrgid_r((gid_t)j->x, rec, j->buf, j->n, j->out); break;
-    }
-    done(j);
+    struct ent_call c = {.how = how, .name = name, .id = id};
+    run(do_getent, &c, &c.e);
+    return c.r.p;
 }
 
-GREEN_YIELDS static void *getent(int which, const char *name, long id)
+GREEN_YIELDS static int getent_r(enum ent_how how, const char *name, id_t id, void *rec,
+                                 char *buf, size_t n, void *res)
 {
-    struct job j = {.a = name, .x = id, .z = which};
-    run(do_getent, &j);
-    return j.r.p;
-}
-
-GREEN_YIELDS static int getent_r(int which, const char *name, long id, void *rec, char *buf,
-                                 size_t n, void *res)
-{
-    struct job j = {.a = name, .x = id, .z = which, .c = rec, .buf = buf, .n = n, .out = res};
-    run(do_getent_r, &j);
-    return j.r.i;
+    struct ent_call c = {.how = how, .reentrant = true, .name = name, .id = id, .rec = rec,
+                         .buf = buf, .n = n, .res = res};
+    run(do_getent, &c, &c.e);
+    return c.r.i;
 }
 
 /* Each runs on a helper thread; the non-reentrant ones return glibc's
  * static result, the reentrant ones fill the caller's buffers. */
 PRELOAD_EXPORT struct passwd *getpwnam(const char *name)
 {
-    return preload_should_wait() ? getent(0, name, 0) : real_getpwnam(name);
+    return preload_should_wait() ? getent(PWNAM, name, 0) : real_getpwnam(name);
 }
 
 PRELOAD_EXPORT struct passwd *getpwuid(uid_t uid)
 {
-    return preload_should_wait() ? getent(1, NULL, uid) : real_getpwuid(uid);
+    return preload_should_wait() ? getent(PWUID, NULL, uid) : real_getpwuid(uid);
 }
 
 PRELOAD_EXPORT struct group *getgrnam(const char *name)
 {
-    return preload_should_wait() ? getent(2, name, 0) : real_getgrnam(name);
+    return preload_should_wait() ? getent(GRNAM, name, 0) : real_getgrnam(name);
 }
 
 PRELOAD_EXPORT struct group *getgrgid(gid_t gid)
 {
-    return preload_should_wait() ? getent(3, NULL, gid) : real_getgrgid(gid);
+    return preload_should_wait() ? getent(GRGID, NULL, gid) : real_getgrgid(gid);
 }
 
 PRELOAD_EXPORT int getpwnam_r(const char *name, struct passwd *p, char *buf, size_t n,
@@ -285,7 +315,7 @@ PRELOAD_EXPORT int getpwnam_r(const char *name, struct passwd *p, char *buf, siz
 {
     if (!preload_should_wait())
         return real_getpwnam_r(name, p, buf, n, res);
-    return getent_r(0, name, 0, p, buf, n, res);
+    return getent_r(PWNAM, name, 0, p, buf, n, res);
 }
 
 PRELOAD_EXPORT int getpwuid_r(uid_t uid, struct passwd *p, char *buf, size_t n,
@@ -293,7 +323,7 @@ PRELOAD_EXPORT int getpwuid_r(uid_t uid, struct passwd *p, char *buf, size_t n,
 {
     if (!preload_should_wait())
         return real_getpwuid_r(uid, p, buf, n, res);
-    return getent_r(1, NULL, uid, p, buf, n, res);
+    return getent_r(PWUID, NULL, uid, p, buf, n, res);
 }
 
 PRELOAD_EXPORT int getgrnam_r(const char *name, struct group *g, char *buf, size_t n,
@@ -301,7 +331,7 @@ PRELOAD_EXPORT int getgrnam_r(const char *name, struct group *g, char *buf, size
 {
     if (!preload_should_wait())
         return real_getgrnam_r(name, g, buf, n, res);
-    return getent_r(2, name, 0, g, buf, n, res);
+    return getent_r(GRNAM, name, 0, g, buf, n, res);
 }
 
 PRELOAD_EXPORT int getgrgid_r(gid_t gid, struct group *g, char *buf, size_t n,
@@ -309,25 +339,35 @@ PRELOAD_EXPORT int getgrgid_r(gid_t gid, struct group *g, char *buf, size_t n,
 {
     if (!preload_should_wait())
         return real_getgrgid_r(gid, g, buf, n, res);
-    return getent_r(3, NULL, gid, g, buf, n, res);
+    return getent_r(GRGID, NULL, gid, g, buf, n, res);
 }
 
 /* ---- resolver -------------------------------------------------------------------- */
 
+struct res_call {
+    bool search; /* res_search, else res_query */
+    const char *dname;
+    int cl, type;
+    unsigned char *ans;
+    int len;
+    int r;
+    struct errs e;
+};
+
 static void do_res(void *p)
 {
-    struct job *j = p;
-    j->r.i = (j->z ? real_res_search : real_res_query)(j->a, (int)j->x, (int)j->y, j->buf,
-                                                        (int)j->n);
-    done(j);
+    struct res_call *c = p;
+    c->r = (c->search ? real_res_search : real_res_query)(c->dname, c->cl, c->type, c->ans, c->len);
+    done(&c->e);
 }
 
-GREEN_YIELDS static int res_green(int search, const char *d, int cl, int type,
+GREEN_YIELDS static int res_green(bool search, const char *d, int cl, int type,
                                   unsigned char *ans, int len)
 {
-    struct job j = {.a = d, .x = cl, .y = type, .buf = ans, .n = (size_t)len, .z = search};
-    run(do_res, &j);
-    return j.r.i;
+    struct res_call c = {.search = search, .dname = d, .cl = cl, .type = type, .ans = ans,
+                         .len = len};
+    run(do_res, &c, &c.e);
+    return c.r;
 }
 
 /* Each runs on a helper thread, with that thread's resolver state. The
@@ -336,14 +376,14 @@ PRELOAD_EXPORT int res_query(const char *d, int cl, int type, unsigned char *ans
 {
     if (!preload_should_wait())
         return real_res_query(d, cl, type, ans, len);
-    return res_green(0, d, cl, type, ans, len);
+    return res_green(false, d, cl, type, ans, len);
 }
 
 PRELOAD_EXPORT int res_search(const char *d, int cl, int type, unsigned char *ans, int len)
 {
     if (!preload_should_wait())
         return real_res_search(d, cl, type, ans, len);
-    return res_green(1, d, cl, type, ans, len);
+    return res_green(true, d, cl, type, ans, len);
 }
 
 PRELOAD_EXPORT int __res_query(const char *d, int cl, int type, unsigned char *ans, int len)

@@ -1,5 +1,5 @@
 /* ownfd.c: libgreen's own fds (its event loop's epoll fd and eventfd,
- * fd.c) are invisible to the program.
+ * the first section) are invisible to the program.
  *
  * A program that scans its fds (closing every fd but a few before exec,
  * a test listing what a child inherited) must find only its own: for it
@@ -9,9 +9,6 @@
  * their fdinfo) skip their numbers, through readdir, readdir64 and
  * getdents64. The core, which uses them, still sees them. Opening
  * /proc/self/fd/<n> by its number is not hidden. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <dirent.h>
@@ -19,7 +16,80 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* ---- which fds are libgreen's ------------------------------------------------
+ * libev's epoll fd and eventfd are moved high and skipped by close,
+ * close_range, closefrom, dup2 and dup3 of the program: daemons close
+ * every fd at start and would take the event loop with them. */
+
+#define SHIM_MAX 8
+static int shim[SHIM_MAX];
+static int nshim;
+
+/* Below the usual fd limit, so select() and the like still reach it,
+ * but far above what a program normally uses. */
+static int shim_floor(void)
+{
+    struct rlimit rl;
+    rlim_t lim = getrlimit(RLIMIT_NOFILE, &rl) == 0 ? rl.rlim_cur : 1024;
+    if (lim > 1024)
+        lim = 1024;
+    return lim > 64 ? (int)lim - 16 : 3;
+}
+
+int fd_shim_adopt(int fd)
+{
+    if (fd < 0 || nshim == SHIM_MAX)
+        return fd;
+    int high = real_fcntl(fd, F_DUPFD_CLOEXEC, shim_floor());
+    if (high >= 0) {
+        real_close(fd);
+        fd = high;
+    }
+    int i = nshim++;
+    while (i > 0 && shim[i - 1] > fd) {
+        shim[i] = shim[i - 1];
+        i--;
+    }
+    shim[i] = fd;
+    return fd;
+}
+
+bool fd_is_shim(int fd)
+{
+    for (int i = 0; i < nshim; i++)
+        if (shim[i] == fd)
+            return true;
+    return false;
+}
+
+bool fd_hidden(int fd)
+{
+    return nshim && fd_is_shim(fd) && !preload_core_call();
+}
+
+void fd_shim_drop(int fd)
+{
+    for (int i = 0; i < nshim; i++)
+        if (shim[i] == fd) {
+            memmove(&shim[i], &shim[i + 1], (size_t)(nshim - i - 1) * sizeof shim[0]);
+            nshim--;
+            return;
+        }
+}
+
+int fd_shim_in(unsigned int lo, unsigned int hi, int *out, int max)
+{
+    int n = 0;
+    for (int i = 0; i < nshim && n < max; i++)
+        if ((unsigned int)shim[i] >= lo && (unsigned int)shim[i] <= hi)
+            out[n++] = shim[i];
+    return n;
+}
+
+/* ---- what the program sees ------------------------------------------------- */
 
 /* Never waits; EBADF for libgreen's own fds. */
 PRELOAD_EXPORT int fstat(int fd, struct stat *st)

@@ -9,9 +9,6 @@
  * A signal mask (ppoll, pselect, epoll_pwait) is applied by the kernel
  * during each zero-timeout call only: while the green thread waits, the
  * other green threads run, and they must not run under it. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 
@@ -20,29 +17,37 @@
 #include <string.h>
 #include <sys/resource.h>
 
-extern void __chk_fail(void) __attribute__((noreturn));
-
 static const struct timespec zero_ts;
 
+/* One poll, select or epoll_wait of the program: its arguments, and
+ * the fds the core waits on between two rounds. */
 struct pw {
     int (*check)(struct pw *p);     /* the real call, zero timeout */
     int (*build)(struct pw *p);     /* fill fds once the first check passed */
+    void (*drop)(struct pw *p);     /* let go of what the call holds, or NULL */
     struct green_pollfd *fds, local[8];
     size_t n;
-    int nfds;
-    void *a, *b;
     const sigset_t *mask;
-    fd_set *set[3];
-    unsigned long *copy[3]; /* in own_sets, or allocated beyond FD_SETSIZE */
-    fd_set own_sets[3];
-    bool has_dup;    /* epoll: waits on dup, a copy of the epoll fd */
-    int dup;
+    union {
+        struct {
+            struct pollfd *fds;
+            nfds_t n;
+        } poll;
+        struct {
+            int nfds;
+            fd_set *set[3];         /* the program's read, write, except sets */
+            unsigned long *copy[3]; /* in own, or allocated beyond FD_SETSIZE */
+            fd_set own[3];
+        } select;
+        struct {
+            int ep;                 /* the epoll fd, or dup once made */
+            struct epoll_event *ev;
+            int max;
+            bool has_dup;           /* waits on dup, a copy of the epoll fd */
+            int dup;
+        } epoll;
+    };
 };
-
-static int ret(int r)
-{
-    return r < 0 ? -errno : r;
-}
 
 static int add(struct pw *p, size_t cap, int fd, int events)
 {
@@ -59,12 +64,8 @@ static void pw_free(struct pw *p)
 {
     if (p->fds != p->local)
         free(p->fds);
-    if (p->copy[0] && p->copy[0] != (unsigned long *)p->own_sets)
-        free(p->copy[0]);
-    if (p->has_dup) {
-        green_fd_close(p->dup);
-        real_close(p->dup);
-    }
+    if (p->drop)
+        p->drop(p);
 }
 
 /* A cancellation ends the thread: let go of the arrays first. */
@@ -78,13 +79,15 @@ static void release(void *arg)
 GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
 {
     int r;
+    unsigned long since = green_call_seq();
     for (;;) {
         if ((r = p->check(p)) != 0 || (deadline != GREEN_NEVER && green_now() >= deadline))
             break;
         if (!p->fds && (r = p->build(p)) < 0)
             break;
         struct green_wait w = {.call = GREEN_CALL_POLL, .on = GREEN_ON_FDS, .fds = p->fds,
-                               .n = p->n, .deadline = deadline, .release = release, .arg = p};
+                               .n = p->n, .deadline = deadline, .since = since,
+                               .release = release, .arg = p};
         if ((r = green_wait(&w)) < 0)
             break;
     }
@@ -96,15 +99,15 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
 
 static int poll_check(struct pw *p)
 {
-    return ret(real_ppoll(p->a, (nfds_t)p->nfds, &zero_ts, p->mask));
+    return (int)preload_neg_errno(real_ppoll(p->poll.fds, p->poll.n, &zero_ts, p->mask));
 }
 
 /* Input wanted waits for readable, output for writable; an entry that
  * asks for neither still hears of errors and hang-ups as readable. */
 static int poll_build(struct pw *p)
 {
-    struct pollfd *f = p->a;
-    size_t n = (size_t)p->nfds;
+    struct pollfd *f = p->poll.fds;
+    size_t n = (size_t)p->poll.n;
     p->n = 0;
     for (size_t i = 0; i < n; i++) {
         int ev = (f[i].events & (POLLOUT | POLLWRNORM | POLLWRBAND)) ? GREEN_OUT : 0;
@@ -121,8 +124,7 @@ static int poll_build(struct pw *p)
 GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
                                  const sigset_t *mask)
 {
-    struct pw p = {.check = poll_check, .build = poll_build, .a = f, .nfds = (int)n,
-                   .mask = mask};
+    struct pw p = {.check = poll_check, .build = poll_build, .poll = {f, n}, .mask = mask};
     return pw_run(&p, deadline);
 }
 
@@ -134,7 +136,7 @@ PRELOAD_EXPORT int poll(struct pollfd *f, nfds_t n, int ms)
     green_yield_point();
     if (ms == 0 || n > INT_MAX || !preload_should_wait())
         return real_poll(f, n, ms);
-    int64_t deadline = ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000);
+    int64_t deadline = preload_ms_deadline(ms);
     return (int)preload_ret(do_ppoll(f, n, deadline, NULL));
 }
 
@@ -183,26 +185,35 @@ static size_t set_bytes(int nfds)
  * round (the kernel clears them when nothing is ready). */
 static int select_check(struct pw *p)
 {
+    fd_set **set = p->select.set;
     for (int i = 0; i < 3 && p->fds; i++)
-        if (p->set[i])
-            memcpy(p->set[i], p->copy[i], set_bytes(p->nfds));
-    return ret(real_pselect(p->nfds, p->set[0], p->set[1], p->set[2], &zero_ts, p->mask));
+        if (set[i])
+            memcpy(set[i], p->select.copy[i], set_bytes(p->select.nfds));
+    int r = real_pselect(p->select.nfds, set[0], set[1], set[2], &zero_ts, p->mask);
+    return (int)preload_neg_errno(r);
 }
 
 static int select_build(struct pw *p)
 {
     static const int ev[3] = {GREEN_IN, GREEN_OUT, GREEN_IN};
-    for (int fd = 0; fd < p->nfds; fd++) {
+    int nfds = p->select.nfds;
+    for (int fd = 0; fd < nfds; fd++) {
         int e = 0;
         for (int i = 0; i < 3; i++)
-            if (p->set[i] && (p->copy[i][fd / 64] >> (fd % 64) & 1))
+            if (p->select.set[i] && (p->select.copy[i][fd / 64] >> (fd % 64) & 1))
                 e |= ev[i];
-        if (e && add(p, (size_t)p->nfds, fd, e) < 0)
+        if (e && add(p, (size_t)nfds, fd, e) < 0)
             return -ENOMEM;
     }
     if (!p->fds)
         p->fds = p->local; /* no fd: just sleep */
     return 0;
+}
+
+static void select_drop(struct pw *p)
+{
+    if (p->select.copy[0] && p->select.copy[0] != (unsigned long *)p->select.own)
+        free(p->select.copy[0]);
 }
 
 /* The sets copied before the first round (beyond FD_SETSIZE, which the
@@ -213,15 +224,18 @@ GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const 
     struct rlimit rl;
     if (n > FD_SETSIZE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n)
         n = rl.rlim_cur > FD_SETSIZE ? (int)rl.rlim_cur : FD_SETSIZE; /* the kernel's clamp */
-    struct pw p = {.check = select_check, .build = select_build, .nfds = n, .mask = mask};
+    struct pw p = {.check = select_check, .build = select_build, .drop = select_drop,
+                   .select.nfds = n, .mask = mask};
     size_t bytes = set_bytes(n);
-    unsigned long *mem = (unsigned long *)p.own_sets;
+    unsigned long *mem = (unsigned long *)p.select.own;
     if (n > FD_SETSIZE && !(mem = malloc(3 * bytes)))
         return -ENOMEM;
     for (int i = 0; i < 3; i++) {
-        p.set[i] = sets[i];
-        p.copy[i] = (unsigned long *)((char *)mem + i * (n > FD_SETSIZE ? bytes : sizeof(fd_set)));
-        if (sets[i] && fd_copyin(p.copy[i], sets[i], bytes) < 0) {
+        unsigned long *copy =
+            (unsigned long *)((char *)mem + i * (n > FD_SETSIZE ? bytes : sizeof(fd_set)));
+        p.select.set[i] = sets[i];
+        p.select.copy[i] = copy;
+        if (sets[i] && fd_copyin(copy, sets[i], bytes) < 0) {
             pw_free(&p);
             return -EFAULT;
         }
@@ -239,12 +253,10 @@ PRELOAD_EXPORT int select(int n, fd_set *r, fd_set *w, fd_set *e, struct timeval
     green_yield_point();
     struct timeval t;
     if (n < 0 || !preload_should_wait() ||
-        (tv && (fd_copyin(&t, tv, sizeof t) < 0 || t.tv_sec < 0 || t.tv_usec < 0 ||
-                t.tv_usec >= 1000000 || (t.tv_sec == 0 && t.tv_usec == 0))))
+        (tv && (fd_copyin(&t, tv, sizeof t) < 0 || !preload_tv_valid(&t) ||
+                (t.tv_sec == 0 && t.tv_usec == 0))))
         return real_select(n, r, w, e, tv);
-    int64_t ns = tv ? preload_add_sat((int64_t)t.tv_usec * 1000, t.tv_sec > INT64_MAX / NS_PER_S
-                          ? INT64_MAX : (int64_t)t.tv_sec * NS_PER_S) : 0;
-    int64_t deadline = tv ? preload_deadline_after(ns) : GREEN_NEVER;
+    int64_t deadline = tv ? preload_deadline_after(preload_tv_ns(&t)) : GREEN_NEVER;
     int res = do_select(n, (fd_set *[]){r, w, e}, deadline, NULL);
     if (res == -EFAULT || res == -ENOMEM)
         return real_select(n, r, w, e, tv);
@@ -278,7 +290,8 @@ PRELOAD_EXPORT int pselect(int n, fd_set *r, fd_set *w, fd_set *e, const struct 
 
 static int epoll_check(struct pw *p)
 {
-    return ret(real_epoll_pwait(p->nfds, p->a, (int)(intptr_t)p->b, 0, p->mask));
+    int r = real_epoll_pwait(p->epoll.ep, p->epoll.ev, p->epoll.max, 0, p->mask);
+    return (int)preload_neg_errno(r);
 }
 
 /* The epoll fd is readable while any of its fds is ready. The call
@@ -286,20 +299,28 @@ static int epoll_check(struct pw *p)
  * instance, and another thread closing the fd does not end the wait. */
 static int epoll_build(struct pw *p)
 {
-    int d = real_fcntl(p->nfds, F_DUPFD_CLOEXEC, 0);
+    int d = real_fcntl(p->epoll.ep, F_DUPFD_CLOEXEC, 0);
     if (d >= 0) {
         green_fd_close(d);
-        p->dup = p->nfds = d;
-        p->has_dup = true;
+        p->epoll.dup = p->epoll.ep = d;
+        p->epoll.has_dup = true;
     }
-    return add(p, 1, p->nfds, GREEN_IN);
+    return add(p, 1, p->epoll.ep, GREEN_IN);
+}
+
+static void epoll_drop(struct pw *p)
+{
+    if (p->epoll.has_dup) {
+        green_fd_close(p->epoll.dup);
+        real_close(p->epoll.dup);
+    }
 }
 
 GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_t deadline,
                                  const sigset_t *mask)
 {
-    struct pw p = {.check = epoll_check, .build = epoll_build, .nfds = ep, .a = ev,
-                   .b = (void *)(intptr_t)max, .mask = mask};
+    struct pw p = {.check = epoll_check, .build = epoll_build, .drop = epoll_drop,
+                   .epoll = {.ep = ep, .ev = ev, .max = max}, .mask = mask};
     return (int)preload_ret(pw_run(&p, deadline));
 }
 
@@ -311,8 +332,7 @@ PRELOAD_EXPORT int epoll_wait(int ep, struct epoll_event *ev, int max, int ms)
     green_yield_point();
     if (ms == 0 || !preload_should_wait())
         return real_epoll_wait(ep, ev, max, ms);
-    return do_epoll(ep, ev, max,
-                    ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000), NULL);
+    return do_epoll(ep, ev, max, preload_ms_deadline(ms), NULL);
 }
 
 /* As epoll_wait, with a signal mask (applied while the kernel is asked). */
@@ -322,8 +342,7 @@ PRELOAD_EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int max, int ms,
     green_yield_point();
     if (ms == 0 || !preload_should_wait())
         return real_epoll_pwait(ep, ev, max, ms, mask);
-    return do_epoll(ep, ev, max,
-                    ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000), mask);
+    return do_epoll(ep, ev, max, preload_ms_deadline(ms), mask);
 }
 
 /* As epoll_pwait, with a timespec (one libgreen cannot read, or invalid,

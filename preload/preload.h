@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <sys/time.h>
 #include <sys/types.h>
 #include <time.h>
 
@@ -26,6 +28,10 @@
 
 #define NS_PER_S INT64_C(1000000000)
 
+/* glibc's report of a fortified call's overflow (the *_chk interposers):
+ * it aborts. */
+extern void __chk_fail(void) __attribute__((noreturn));
+
 /* ---- initialisation (init.c) ----------------------------------------- */
 
 enum preload_state { PRELOAD_NONE, PRELOAD_STARTING, PRELOAD_READY };
@@ -37,7 +43,7 @@ PRELOAD_HIDDEN extern int preload_state;
 PRELOAD_HIDDEN void preload_init_lazy(void);
 
 /* Set while green_init runs: the fds made meanwhile are libgreen's own
- * (see fd.c), kept out of the program's way. */
+ * (see ownfd.c), kept out of the program's way. */
 PRELOAD_HIDDEN extern int preload_core_fds;
 
 /* The pthread_t of main (its real one) and its green thread. */
@@ -50,12 +56,25 @@ static inline void preload_ensure(void)
         preload_init_lazy();
 }
 
-/* True when the caller may wait green (see green_can_block). */
-static inline int preload_green(void)
-{
-    preload_ensure();
-    return green_can_block();
-}
+/* ---- who is calling: the guards of the interposers -------------------
+ * Every interposer starts with one of four tests, which says whether it
+ * passes through to real_<name> or takes its green form (or, for the
+ * last, whether the call is the core's own):
+ *
+ *   preload_should_wait()   calls that may block (I/O, sockets, poll,
+ *                           sleeps, locks, name lookups, waits for
+ *                           children): wait green only when someone
+ *                           else could run meanwhile.
+ *   preload_green_thread()  calls that act on green threads themselves
+ *                           (join, exit, yield, signal masks and kills,
+ *                           syscall(2)): the green form on any green
+ *                           thread, even with nobody else to run.
+ *   green_self()            bookkeeping that never waits (fd records,
+ *                           pthread_t identity, cancellation): on a green
+ *                           thread, also while the core runs its own code.
+ *   preload_core_call()     calls that make fds (pipe, eventfd, epoll,
+ *                           timerfd): the core making them for itself,
+ *                           whose fds are then hidden (ownfd.c). */
 
 /* Set at the program's first pthread_create (thread.c). Until then it
  * has one thread, nobody could run during a wait, and each call passes
@@ -72,7 +91,26 @@ static inline int preload_should_wait(void)
     return green_worth_waiting();
 }
 
-/* ---- vfork (process.c) ------------------------------------------------ */
+/* True on a green thread that may switch (see green_can_block). */
+static inline int preload_green_thread(void)
+{
+    preload_ensure();
+    return green_can_block();
+}
+
+/* True while the core makes or drops fds for itself: at green_init
+ * (init.c sets preload_core_fds) and inside the event loop. */
+static inline bool preload_core_call(void)
+{
+    return preload_core_fds || (green_self() && !green_can_block());
+}
+
+/* ---- processes (process.c) -------------------------------------------- */
+
+/* Remove this libgreen.so from LD_PRELOAD, keeping the other entries, so
+ * that programs exec'd later start without it (GREEN_INHERIT=0, read
+ * with the other variables by green_config_from_env). */
+PRELOAD_HIDDEN void preload_uninherit(void);
 
 /* Set on the parent's OS thread (so in the child's view too) while a
  * vfork child runs; preload_vfork_pid is the parent's pid. */
@@ -98,7 +136,16 @@ static inline ssize_t preload_ret(ssize_t r)
     return r;
 }
 
-/* ---- time -------------------------------------------------------------- */
+/* The other way: a real call's result r, or -errno when it failed. */
+static inline ssize_t preload_neg_errno(ssize_t r)
+{
+    return r < 0 ? -errno : r;
+}
+
+/* ---- time ---------------------------------------------------------------
+ * Every conversion between the program's times (timespec, timeval,
+ * milliseconds, a time on another clock) and the core's (an absolute
+ * CLOCK_MONOTONIC deadline in ns, GREEN_NEVER for none) is here. */
 
 /* A timespec the kernel accepts as a duration or an absolute time. */
 static inline int preload_ts_valid(const struct timespec *ts)
@@ -112,6 +159,19 @@ static inline int64_t preload_ts_ns(const struct timespec *ts)
     if (ts->tv_sec >= INT64_MAX / NS_PER_S)
         return INT64_MAX;
     return (int64_t)ts->tv_sec * NS_PER_S + ts->tv_nsec;
+}
+
+/* A timeval the kernel accepts as a duration. */
+static inline int preload_tv_valid(const struct timeval *tv)
+{
+    return tv->tv_sec >= 0 && tv->tv_usec >= 0 && tv->tv_usec < 1000000;
+}
+
+/* tv in nanoseconds, saturating at INT64_MAX (tv must be valid). */
+static inline int64_t preload_tv_ns(const struct timeval *tv)
+{
+    struct timespec ts = {.tv_sec = tv->tv_sec, .tv_nsec = (long)tv->tv_usec * 1000};
+    return preload_ts_ns(&ts);
 }
 
 static inline struct timespec preload_ns_ts(int64_t ns)
@@ -130,6 +190,33 @@ static inline int64_t preload_add_sat(int64_t a, int64_t b)
 static inline int64_t preload_deadline_after(int64_t ns)
 {
     int64_t d = preload_add_sat(green_now(), ns);
+    return d == INT64_MAX ? GREEN_NEVER : d;
+}
+
+/* The deadline of a timeout in milliseconds (poll's): < 0 is none. */
+static inline int64_t preload_ms_deadline(int ms)
+{
+    return ms < 0 ? GREEN_NEVER : preload_deadline_after((int64_t)ms * 1000000);
+}
+
+/* Clock c now, in ns. */
+static inline int64_t preload_clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return preload_ts_ns(&ts);
+}
+
+/* The CLOCK_MONOTONIC deadline of abs on clock c, at call time; a time
+ * already past gives a deadline already past (never 0, which means
+ * "try" to the core). */
+static inline int64_t preload_deadline_at(clockid_t c, const struct timespec *abs)
+{
+    int64_t left = preload_ts_ns(abs) - preload_clock_ns(c);
+    int64_t mono = green_now();
+    if (left <= 0)
+        return mono;
+    int64_t d = preload_add_sat(mono, left);
     return d == INT64_MAX ? GREEN_NEVER : d;
 }
 

@@ -19,7 +19,9 @@
  * straight to libc and change none of the parent's records, as on an OS
  * thread libgreen does not know. The parent's OS thread stops until the
  * child execs or exits, as natively for the caller. posix_spawn is
- * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer.
+ * glibc's clone(CLONE_VM|CLONE_VFORK) and calls no interposer: it only
+ * goes through real_* so that the system call net lets its calls
+ * through (the child starts without the net, on a stack of its own).
  *
  * system() and pclose() wait inside glibc, out of any interposer's
  * reach: the whole call runs on a helper thread (glibc then blocks
@@ -29,14 +31,12 @@
  * GREEN_INHERIT=0: libgreen removes itself from LD_PRELOAD in the
  * environment at load, so exec'd children (exec*, posix_spawn, system,
  * popen) start without it while this process stays green. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "sys.h"
 
 #include <dlfcn.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,15 +50,16 @@
  * Returns the pid, 0 (the caller's WNOHANG), or -errno. */
 GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage *ru)
 {
+    unsigned long since = green_call_seq();
     for (;;) {
         pid_t r = real_wait4(pid, st, opt | WNOHANG, ru);
         if (r != 0)
-            return r < 0 ? -errno : r;
+            return preload_neg_errno(r);
         if (opt & WNOHANG)
             return 0;
         struct green_wait w = {.call = GREEN_CALL_CHILD, .on = GREEN_ON_CHILD, .fd = pid,
                                .events = (opt & (WUNTRACED | WCONTINUED)) != 0,
-                               .deadline = GREEN_NEVER};
+                               .deadline = GREEN_NEVER, .since = since};
         int k = green_wait(&w);
         if (k < 0)
             return k;
@@ -108,6 +109,7 @@ static pid_t waitid_pid(idtype_t type, id_t id)
  * natively). */
 GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, int opt)
 {
+    unsigned long since = green_call_seq();
     for (;;) {
         siginfo_t si = {0};
         if (real_waitid(type, id, &si, opt | WNOHANG) < 0) {
@@ -116,7 +118,7 @@ GREEN_YIELDS static int waitid_green(idtype_t type, id_t id, siginfo_t *info, in
         }
         if (si.si_pid)
             return fd_copyout(info, &si, sizeof si);
-        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER};
+        struct green_wait w = {.call = GREEN_CALL_CHILD, .deadline = GREEN_NEVER, .since = since};
         if (type == P_PIDFD)
             w.on = GREEN_ON_FD, w.fd = (int)id, w.events = GREEN_IN;
         else
@@ -197,19 +199,33 @@ static __thread sigset_t vfork_os_mask __attribute__((tls_model("initial-exec"))
 static __thread int vfork_masked __attribute__((tls_model("initial-exec")));
 
 /* The child starts with the calling thread's mask, as natively: the OS
- * thread's real mask is only what every green thread blocks. */
+ * thread's real mask is only what every green thread blocks. Mostly the
+ * two are the same (nothing blocked): then it is left alone, one system
+ * call instead of two more. */
 static void mask_as_caller(void)
 {
     uint64_t b;
     sigset_t s;
-    vfork_masked = green_self() && green_sigmask(SIG_BLOCK, NULL, &b) == 0;
-    if (!vfork_masked)
+    vfork_masked = 0;
+    if (!green_self() || green_sigmask(SIG_BLOCK, NULL, &b) < 0 ||
+        real_pthread_sigmask(SIG_BLOCK, NULL, &vfork_os_mask) != 0)
         return;
+    bool same = true;
     sigemptyset(&s);
-    for (int i = 1; i <= 64; i++)
-        if (b & ((uint64_t)1 << (i - 1)))
+    for (int i = 1; i <= 64; i++) {
+        bool on = b & ((uint64_t)1 << (i - 1));
+        if (on)
             sigaddset(&s, i);
-    vfork_masked = real_pthread_sigmask(SIG_SETMASK, &s, &vfork_os_mask) == 0;
+        same = same && on == (sigismember(&vfork_os_mask, i) == 1);
+    }
+    vfork_masked = !same && real_pthread_sigmask(SIG_SETMASK, &s, NULL) == 0;
+}
+
+/* The OS thread's own mask again. */
+static void mask_back(void)
+{
+    if (vfork_masked)
+        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
 }
 
 /* Parent, just before the vfork system call: from here the child's
@@ -229,10 +245,41 @@ PRELOAD_HIDDEN long preload_vfork_leave(long r)
     int e = errno;
     preload_vforking = 0;
     green_vfork_end();
-    if (vfork_masked)
-        real_pthread_sigmask(SIG_SETMASK, &vfork_os_mask, NULL);
+    mask_back();
     errno = e;
     return preload_ret(r);
+}
+
+typedef int spawn_fn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                     const posix_spawnattr_t *attr, char *const argv[], char *const envp[]);
+
+/* glibc's, made with the caller's signal mask (the child starts with
+ * it, as natively) and through the gate: caught by the net, its mmap,
+ * masks, clone and munmap would cost a signal each. */
+static int spawn_as_caller(spawn_fn *fn, pid_t *pid, const char *path,
+                           const posix_spawn_file_actions_t *fa, const posix_spawnattr_t *attr,
+                           char *const argv[], char *const envp[])
+{
+    mask_as_caller();
+    int r = fn(pid, path, fa, attr, argv, envp);
+    mask_back();
+    return r;
+}
+
+/* glibc's posix_spawn, as the caller would make it natively. */
+PRELOAD_EXPORT int posix_spawn(pid_t *pid, const char *path, const posix_spawn_file_actions_t *fa,
+                               const posix_spawnattr_t *attr, char *const argv[],
+                               char *const envp[])
+{
+    return spawn_as_caller(real_posix_spawn, pid, path, fa, attr, argv, envp);
+}
+
+/* posix_spawn searching PATH. */
+PRELOAD_EXPORT int posix_spawnp(pid_t *pid, const char *file, const posix_spawn_file_actions_t *fa,
+                                const posix_spawnattr_t *attr, char *const argv[],
+                                char *const envp[])
+{
+    return spawn_as_caller(real_posix_spawnp, pid, file, fa, attr, argv, envp);
 }
 
 #if defined(__x86_64__)
@@ -272,14 +319,13 @@ PRELOAD_EXPORT pid_t vfork(void)
 }
 #endif
 
-/* ---- GREEN_INHERIT ---------------------------------------------------------- */
+/* ---- GREEN_INHERIT=0 -------------------------------------------------------- */
 
-/* Remove this libgreen.so from LD_PRELOAD, keeping the other entries. */
-static void uninherit(void)
+void preload_uninherit(void)
 {
     const char *v = getenv("LD_PRELOAD");
     Dl_info me;
-    if (!v || !dladdr((void *)uninherit, &me) || !me.dli_fname)
+    if (!v || !dladdr((void *)preload_uninherit, &me) || !me.dli_fname)
         return;
     const char *base = strrchr(me.dli_fname, '/');
     base = base ? base + 1 : me.dli_fname;
@@ -307,12 +353,5 @@ done:
 
 __attribute__((constructor)) static void process_init(void)
 {
-    const char *v = getenv("GREEN_INHERIT");
-    if (v && *v && strcmp(v, "0") && strcmp(v, "1")) {
-        fprintf(stderr, "libgreen: GREEN_INHERIT: '%s' is not 0 or 1\n", v);
-        exit(2);
-    }
-    if (v && !strcmp(v, "0"))
-        uninherit();
     pthread_atfork(NULL, NULL, fork_child);
 }

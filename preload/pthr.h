@@ -50,18 +50,8 @@ PRELOAD_HIDDEN void pthr_free_keys(struct pthr *p);
 /* End the calling green thread: cleanup handlers (innermost first),
  * key destructors, then green_exit (thread.c). */
 PRELOAD_HIDDEN _Noreturn void pthr_exit(void *retval);
-/* Act on a pending cancellation at a cancellation point (cancel.c). */
-PRELOAD_HIDDEN void pthr_testcancel(void);
-/* 1 when the caller is a green thread with an enabled cancellation
- * pending (pthr_testcancel would end it), 0 otherwise. */
-PRELOAD_HIDDEN int pthr_cancel_due(void);
 /* Jump into the innermost cleanup buffer of p (cancel.c). */
 PRELOAD_HIDDEN _Noreturn void pthr_unwind(struct pthr *p);
-
-/* The CLOCK_MONOTONIC deadline of abstime on clock c, at call time; a
- * time already past gives a deadline already past (never 0, which means
- * "try" to the core). */
-PRELOAD_HIDDEN int64_t pthr_deadline(clockid_t c, const struct timespec *abstime);
 
 /* What glibc checks of a timed wait's abstime: EINVAL for tv_nsec out of
  * range, ETIMEDOUT for a negative tv_sec. Returns 0 or the error. */
@@ -83,16 +73,20 @@ static inline int pthr_clock_ok(clockid_t c)
 #define AS_COND(c) ((green_cond *)(void *)(c))
 #define AS_SEM(s) ((green_sem *)(void *)(s))
 
-/* glibc's marks of the objects libgreen leaves to it: process-shared
- * mutexes (bit 128 of __kind), conditions (bit 0 of __wrefs). */
+/* glibc's marks of the objects libgreen leaves to it, read in glibc's
+ * own layout: process-shared mutexes (bit 128 of __kind), conditions
+ * (bit 0 of __wrefs; bit 1 is its clock, CLOCK_MONOTONIC when set). The
+ * green objects keep those words zero (green.h). */
 #define GLIBC_MUTEX_PSHARED 128
+#define GLIBC_COND_PSHARED 1
+#define GLIBC_COND_MONOTONIC 2
 static inline int pthr_mutex_is_glibc(const pthread_mutex_t *m)
 {
-    return AS_MUTEX(m)->kind & GLIBC_MUTEX_PSHARED;
+    return m->__data.__kind & GLIBC_MUTEX_PSHARED;
 }
 static inline int pthr_cond_is_glibc(const pthread_cond_t *c)
 {
-    return AS_COND(c)->reserved[1] & 1;
+    return c->__data.__wrefs & GLIBC_COND_PSHARED;
 }
 
 #endif

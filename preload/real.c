@@ -8,13 +8,11 @@
  * thread-local guard makes such a nested call use the raw system call
  * instead of recursing into dlsym (the jemalloc #443 deadlock).
  * pthread_self and pthread_equal have no system call; they are resolved
- * first, so a nested call after them already finds them.
+ * first, so a nested call after them already finds them. Every
+ * pointer is listed once, in real.def.
  *
  * Pointers are written with atomic stores: any OS thread may resolve
  * while another reads; both store the same values. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "real.h"
 #include "sys.h"
 
@@ -34,8 +32,10 @@ static int resolved;
 
 #define LOAD(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
 
+/* name is "real_<symbol>". */
 __attribute__((noreturn)) static void missing(const char *name)
 {
+    name += sizeof "real_" - 1;
     static const char pre[] = "libgreen: cannot resolve the real ";
     static const char post[] = " in libc\n";
     syscall(SYS_write, 2, pre, sizeof pre - 1);
@@ -136,121 +136,86 @@ static int sys_tgkill(pid_t pid, pid_t tid, int sig)
     return (int)syscall(SYS_tgkill, pid, tid, sig);
 }
 
-/* ---- trampolines and pointers ----------------------------------------- */
-
-/* real_<name> starts as a trampoline that resolves everything and calls
- * the real function; `otherwise` runs when it cannot be found. */
-#define LAZY(ret, name, params, args, otherwise)                           \
-    static ret lazy_##name params;                                         \
-    ret(*real_##name) params = lazy_##name;                                \
-    static ret lazy_##name params                                          \
-    {                                                                      \
-        ret(*f) params;                                                    \
-        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
-            return f args;                                                 \
-        otherwise;                                                         \
-    }
-#define LAZY_LIB(ret, name, params, args, version) LAZY(ret, name, params, args, missing(#name))
-REAL_LIB_FUNCS(LAZY_LIB)
-
-/* During dlsym itself, the system-call ones make the system call. */
-#define LAZY_SYS(ret, name, params, args, version) \
-    LAZY(ret, name, params, args, return sys_##name args)
-REAL_SYS_FUNCS(LAZY_SYS)
-REAL_IO_FUNCS(LAZY_LIB)
-REAL_OWNFD_FUNCS(LAZY_LIB)
-
-/* The variadic ones take at most one more argument, which glibc reads as
- * a pointer-sized value whatever its type. */
-#define LAZY_VAR(name, params, fixed, last)                                  \
-    static int lazy_##name params;                                           \
-    int(*real_##name) params = lazy_##name;                                  \
-    static int lazy_##name params                                            \
-    {                                                                        \
-        va_list ap;                                                          \
-        va_start(ap, last);                                                  \
-        void *arg = va_arg(ap, void *);                                      \
-        va_end(ap);                                                          \
-        int(*f) params;                                                      \
-        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name)   \
-            return f fixed;                                                  \
-        missing(#name);                                                      \
-    }
-LAZY_VAR(ioctl, (int fd, unsigned long req, ...), (fd, req, arg), req)
-LAZY_VAR(open, (const char *path, int fl, ...), (path, fl, arg), fl)
-LAZY_VAR(openat, (int dir, const char *path, int fl, ...), (dir, path, fl, arg), fl)
-
-/* glibc's own fcntl reads the third argument as a pointer whatever cmd. */
-static int lazy_fcntl(int fd, int cmd, ...);
-int (*real_fcntl)(int fd, int cmd, ...) = lazy_fcntl;
-static int lazy_fcntl(int fd, int cmd, ...)
+/* fcntl's third argument, if any, is a pointer-sized value. */
+static int sys_fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     va_start(ap, cmd);
     void *arg = va_arg(ap, void *);
     va_end(ap);
-    int (*f)(int, int, ...);
-    if (real_resolve() == 0 && (f = LOAD(real_fcntl)) != lazy_fcntl)
-        return f(fd, cmd, arg);
     return (int)syscall(SYS_fcntl, fd, cmd, arg);
 }
 
-/* ---- threads (real_thr.h) ---------------------------------------------- */
-REAL_THR_FUNCS(LAZY_LIB)
+/* ---- trampolines and pointers ----------------------------------------- */
 
-#define LAZY_VOID(name, params, args)                                      \
-    static void lazy_##name params;                                        \
-    void(*real_##name) params = lazy_##name;                               \
-    static void lazy_##name params                                         \
-    {                                                                      \
-        void(*f) params;                                                   \
-        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name) \
-            f args;                                                        \
-        else                                                               \
-            missing(#name);                                                \
+/* real_<name> starts as lazy_real_<name>, which resolves everything and
+ * calls the real function, or the fallback when it cannot be found. */
+#define LAZY_BODY(ret, name, params, args, fallback)                \
+    ret(*f) params;                                                 \
+    if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name)     \
+        return f args;                                              \
+    ret(*fb) params = fallback;                                     \
+    if (!fb)                                                        \
+        missing(#name);                                             \
+    return fb args;
+#define REAL(ret, name, params, args, version, fallback)            \
+    static ret lazy_##name params;                                  \
+    ret(*name) params = lazy_##name;                                \
+    static ret lazy_##name params                                   \
+    {                                                               \
+        LAZY_BODY(ret, name, params, args, fallback)                \
     }
-REAL_THR_VOID_FUNCS(LAZY_VOID)
-
-/* ---- processes, lookups, file sync, signals (real_proc.h) ------------- */
-REAL_PROC_FUNCS(LAZY_LIB)
-
-#define LAZY_NORETURN(name, type, arg)                                            \
-    __attribute__((noreturn)) static void lazy_##name(type arg);                  \
-    void (*real_##name)(type arg) __attribute__((noreturn)) = lazy_##name;        \
-    __attribute__((noreturn)) static void lazy_##name(type arg)                   \
-    {                                                                             \
-        void (*f)(type);                                                          \
-        if (real_resolve() == 0 && (f = LOAD(real_##name)) != lazy_##name)        \
-            f(arg);                                                               \
-        missing(#name);                                                           \
+#define REAL_VA(ret, name, params, last, args, version, fallback)   \
+    static ret lazy_##name params;                                  \
+    ret(*name) params = lazy_##name;                                \
+    static ret lazy_##name params                                   \
+    {                                                               \
+        va_list ap;                                                 \
+        va_start(ap, last);                                         \
+        void *arg = va_arg(ap, void *);                             \
+        va_end(ap);                                                 \
+        LAZY_BODY(ret, name, params, args, fallback)                \
     }
-LAZY_NORETURN(__pthread_unwind_next, void *, buf)
-LAZY_NORETURN(thrd_exit, int, r)
-
-__attribute__((noreturn)) static void lazy_pthread_exit(void *ret);
-void (*real_pthread_exit)(void *ret) __attribute__((noreturn)) = lazy_pthread_exit;
-__attribute__((noreturn)) static void lazy_pthread_exit(void *ret)
-{
-    void (*f)(void *);
-    if (real_resolve() == 0 && (f = LOAD(real_pthread_exit)) != lazy_pthread_exit)
-        f(ret);
-    missing("pthread_exit");
-}
+#define REAL_VOID(name, params, args, version)                    \
+    static void lazy_##name params;                               \
+    void(*name) params = lazy_##name;                             \
+    static void lazy_##name params                                \
+    {                                                             \
+        void(*f) params;                                          \
+        if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name) { \
+            f args;                                               \
+            return;                                               \
+        }                                                         \
+        missing(#name);                                           \
+    }
+#define REAL_NORETURN(name, params, args, version)                \
+    __attribute__((noreturn)) static void lazy_##name params;     \
+    void(*name) params __attribute__((noreturn)) = lazy_##name;   \
+    __attribute__((noreturn)) static void lazy_##name params      \
+    {                                                             \
+        void(*f) params;                                          \
+        if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name) \
+            f args;                                               \
+        missing(#name);                                           \
+    }
+#include "real.def"
 
 /* ---- resolution -------------------------------------------------------- */
 
+/* name is "real_<symbol>". */
 static void *lookup(const char *name, const char *version)
 {
+    name += sizeof "real_" - 1;
     void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
     return p ? p : dlsym(RTLD_NEXT, name);
 }
 
 /* A symbol libc lacks keeps its trampoline (and so its fallback). */
-#define RESOLVE(ret, name, params, args, version)                \
-    do {                                                         \
-        ret(*p) params = (ret(*) params)lookup(#name, version);  \
-        if (p)                                                   \
-            __atomic_store_n(&real_##name, p, __ATOMIC_RELEASE); \
+#define RESOLVE(name, version)                                                \
+    do {                                                                      \
+        void *p = lookup(#name, version);                                     \
+        if (p)                                                                \
+            __atomic_store_n(&name, (__typeof__(name))p, __ATOMIC_RELEASE);   \
     } while (0);
 
 int real_resolve(void)
@@ -260,21 +225,11 @@ int real_resolve(void)
     if (resolving)
         return -EDEADLK;
     resolving = 1;
-    REAL_LIB_FUNCS(RESOLVE)
-    REAL_SYS_FUNCS(RESOLVE)
-    RESOLVE(int, fcntl, (int fd, int cmd, ...), (), NULL)
-    REAL_IO_FUNCS(RESOLVE)
-    REAL_OWNFD_FUNCS(RESOLVE)
-    RESOLVE(int, ioctl, (int fd, unsigned long req, ...), (), NULL)
-    RESOLVE(int, open, (const char *path, int fl, ...), (), NULL)
-    RESOLVE(int, openat, (int dir, const char *path, int fl, ...), (), NULL)
-    RESOLVE(void, pthread_exit, (void *r), (), NULL)
-    REAL_THR_FUNCS(RESOLVE)
-#define RESOLVE_VOID(name, params, args) RESOLVE(void, name, params, args, NULL)
-    REAL_THR_VOID_FUNCS(RESOLVE_VOID)
-    REAL_PROC_FUNCS(RESOLVE)
-    RESOLVE(void, __pthread_unwind_next, (void *b), (), NULL)
-    RESOLVE(void, thrd_exit, (int r), (), NULL)
+#define REAL(ret, name, params, args, version, fallback) RESOLVE(name, version)
+#define REAL_VA(ret, name, params, last, args, version, fallback) RESOLVE(name, version)
+#define REAL_VOID(name, params, args, version) RESOLVE(name, version)
+#define REAL_NORETURN(name, params, args, version) RESOLVE(name, version)
+#include "real.def"
     resolving = 0;
     __atomic_store_n(&resolved, 1, __ATOMIC_RELEASE);
     return 0;
@@ -284,60 +239,47 @@ int real_resolve(void)
  * While the net is on, system calls made outside libgreen's code trap.
  * libgreen's own calls into libc go through real_*: real_gate() points
  * each of them at a gate that opens the selector around the libc call,
- * so they cost two byte stores, not a trap. */
+ * so they cost two byte stores, not a trap. A function that never
+ * returns keeps libc's own (the gate would never close). */
 
-#define GATE(ret, name, params, args, version)              \
-    static ret(*libc_##name) params;                        \
-    static ret gate_##name params                           \
-    {                                                       \
-        PRELOAD_GATE_OPEN;                                  \
-        return libc_##name args;                            \
+#define REAL(ret, name, params, args, version, fallback) \
+    static ret(*libc_##name) params;                     \
+    static ret gate_##name params                        \
+    {                                                    \
+        PRELOAD_GATE_OPEN;                               \
+        return libc_##name args;                         \
     }
-REAL_LIB_FUNCS(GATE)
-REAL_SYS_FUNCS(GATE)
-REAL_IO_FUNCS(GATE)
-REAL_THR_FUNCS(GATE)
-REAL_PROC_FUNCS(GATE)
-#define GATE_VOID(name, params, args)                       \
-    static void(*libc_##name) params;                       \
-    static void gate_##name params                          \
-    {                                                       \
-        PRELOAD_GATE_OPEN;                                  \
-        libc_##name args;                                   \
+#define REAL_VA(ret, name, params, last, args, version, fallback) \
+    static ret(*libc_##name) params;                     \
+    static ret gate_##name params                        \
+    {                                                    \
+        va_list ap;                                      \
+        va_start(ap, last);                              \
+        void *arg = va_arg(ap, void *);                  \
+        va_end(ap);                                      \
+        PRELOAD_GATE_OPEN;                               \
+        return libc_##name args;                         \
     }
-REAL_THR_VOID_FUNCS(GATE_VOID)
+#define REAL_VOID(name, params, args, version)           \
+    static void(*libc_##name) params;                    \
+    static void gate_##name params                       \
+    {                                                    \
+        PRELOAD_GATE_OPEN;                               \
+        libc_##name args;                                \
+    }
+#define REAL_NORETURN(name, params, args, version)
+#include "real.def"
 
-#define GATE_VAR(name, params, fixed, last)                 \
-    static int(*libc_##name) params;                        \
-    static int gate_##name params                           \
-    {                                                       \
-        va_list ap;                                         \
-        va_start(ap, last);                                 \
-        void *arg = va_arg(ap, void *);                     \
-        va_end(ap);                                         \
-        PRELOAD_GATE_OPEN;                                  \
-        return libc_##name fixed;                           \
-    }
-GATE_VAR(ioctl, (int fd, unsigned long req, ...), (fd, req, arg), req)
-GATE_VAR(open, (const char *path, int fl, ...), (path, fl, arg), fl)
-GATE_VAR(openat, (int dir, const char *path, int fl, ...), (dir, path, fl, arg), fl)
-GATE_VAR(fcntl, (int fd, int cmd, ...), (fd, cmd, arg), cmd)
+#define SWAP(name)                        \
+    libc_##name = LOAD(name);             \
+    __atomic_store_n(&name, gate_##name, __ATOMIC_RELEASE);
 
 void real_gate(void)
 {
     real_resolve();
-#define SWAP(ret, name, params, args, version)        \
-    libc_##name = LOAD(real_##name);                  \
-    __atomic_store_n(&real_##name, gate_##name, __ATOMIC_RELEASE);
-    REAL_LIB_FUNCS(SWAP)
-    REAL_SYS_FUNCS(SWAP)
-    REAL_IO_FUNCS(SWAP)
-    REAL_THR_FUNCS(SWAP)
-    REAL_PROC_FUNCS(SWAP)
-#define SWAP_VOID(name, params, args) SWAP(void, name, params, args, NULL)
-    REAL_THR_VOID_FUNCS(SWAP_VOID)
-    SWAP(int, ioctl, , , )
-    SWAP(int, open, , , )
-    SWAP(int, openat, , , )
-    SWAP(int, fcntl, , , )
+#define REAL(ret, name, params, args, version, fallback) SWAP(name)
+#define REAL_VA(ret, name, params, last, args, version, fallback) SWAP(name)
+#define REAL_VOID(name, params, args, version) SWAP(name)
+#define REAL_NORETURN(name, params, args, version)
+#include "real.def"
 }

@@ -5,9 +5,6 @@
  * by glibc and stay glibc's; a green caller that would block on one
  * polls it every millisecond instead. Spin locks keep glibc's layout (an
  * int), so every spin lock is both: a contended green caller yields. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #define AS_RW(l) ((green_rwlock *)(void *)(l))
@@ -64,7 +61,7 @@ GREEN_YIELDS static int glibc_rw(pthread_rwlock_t *l, int wr, clockid_t c,
         return wr ? real_pthread_rwlock_wrlock(l) : real_pthread_rwlock_rdlock(l);
     }
     struct rw_try t = {l, wr};
-    return -green_poll_until(try_glibc_rw, &t, abs ? pthr_deadline(c, abs) : GREEN_NEVER, 0);
+    return -green_poll_until(try_glibc_rw, &t, abs ? preload_deadline_at(c, abs) : GREEN_NEVER, 0);
 }
 
 /* As glibc: the clock and tv_nsec are checked before anything else. */
@@ -79,7 +76,7 @@ GREEN_YIELDS static int rw_lock(pthread_rwlock_t *l, int wr, clockid_t c,
     int r = wr ? green_rwlock_wrlock(g, 0) : green_rwlock_rdlock(g, 0);
     if (r != -EBUSY || (abs && abs->tv_sec < 0))
         return r == -EBUSY ? ETIMEDOUT : -r;
-    int64_t d = abs ? pthr_deadline(c, abs) : GREEN_NEVER;
+    int64_t d = abs ? preload_deadline_at(c, abs) : GREEN_NEVER;
     return -(wr ? green_rwlock_wrlock(g, d) : green_rwlock_rdlock(g, d));
 }
 

@@ -5,9 +5,6 @@
  * Process-shared ones and named ones (sem_open, not interposed) are
  * glibc's: calls on them pass to glibc, and a green caller that would
  * block polls with sem_trywait every millisecond instead. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 
 #include <semaphore.h>
@@ -37,7 +34,8 @@ GREEN_YIELDS static int glibc_wait(sem_t *s, clockid_t c, const struct timespec 
     if (!preload_should_wait())
         return abs ? real_sem_clockwait(s, c, abs) : real_sem_wait(s);
     struct green_wait w = {.call = GREEN_CALL_SEM, .on = GREEN_ON_RETRY,
-                           .deadline = abs ? pthr_deadline(c, abs) : GREEN_NEVER};
+                           .deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER,
+                           .since = green_call_seq()};
     int r;
     while (real_sem_trywait(s) < 0) {
         if (errno != EAGAIN)
@@ -54,14 +52,14 @@ GREEN_YIELDS static int sem_wait_on(sem_t *s, clockid_t c, const struct timespec
 {
     if (abs && (abs->tv_nsec < 0 || abs->tv_nsec >= NS_PER_S))
         return preload_fail(-EINVAL);
-    pthr_testcancel();
+    green_cancel_point(NULL, NULL);
     if (!green_sem_is_green(AS_SEM(s)))
         return glibc_wait(s, c, abs);
     int r = green_sem_wait(AS_SEM(s), 0);
     if (r == -EAGAIN) {
         if (abs && abs->tv_sec < 0)
             return preload_fail(-ETIMEDOUT);
-        r = green_sem_wait(AS_SEM(s), abs ? pthr_deadline(c, abs) : GREEN_NEVER);
+        r = green_sem_wait(AS_SEM(s), abs ? preload_deadline_at(c, abs) : GREEN_NEVER);
     }
     return r < 0 ? preload_fail(r) : 0;
 }

@@ -19,9 +19,6 @@
  * Masks are per green thread (core), sigwait and friends wait green on a
  * signalfd of their set, pause and sigsuspend wait green for a handler
  * to run. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "pthr.h"
 #include "fd.h"
 #include "sys.h"
@@ -88,6 +85,17 @@ static void report_old(struct sigaction *old, const struct sigaction *prev,
     }
 }
 
+/* The action the kernel gets for the program's act: the wrapper, with
+ * the slice signal blocked (no preemption inside handlers). */
+static struct sigaction wrapped_action(const struct sigaction *act)
+{
+    struct sigaction mine = *act;
+    mine.sa_sigaction = wrapper;
+    mine.sa_flags |= SA_SIGINFO;
+    sigaddset(&mine.sa_mask, GREEN_SLICE_SIGNAL);
+    return mine;
+}
+
 /* Installs a wrapper around the program's handler (see above); reports
  * the program's own action back. Fails and succeeds as natively. In a
  * vfork child the action goes to the kernel as is and prog[] (the
@@ -99,28 +107,20 @@ PRELOAD_EXPORT int sigaction(int sig, const struct sigaction *act, struct sigact
     if (sig < 1 || sig >= NSIGS || is_fault(sig))
         return real_sigaction(sig, act, old);
     struct sigaction mine, prev, was = prog[sig];
-    if (preload_vforking) {
-        if (real_sigaction(sig, act, &prev) < 0)
-            return -1;
-        if (old)
-            report_old(old, &prev, &was);
-        return 0;
-    }
-    int wrap = act && is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
+    bool ours = act && !preload_vforking;
+    int wrap = ours && is_handler(act) && sig != SIGKILL && sig != SIGSTOP;
     if (wrap) {
-        mine = *act;
-        mine.sa_sigaction = wrapper;
-        mine.sa_flags |= SA_SIGINFO;
-        sigaddset(&mine.sa_mask, GREEN_SLICE_SIGNAL); /* no preemption inside handlers */
+        mine = wrapped_action(act);
         prog[sig] = *act;
     }
     if (real_sigaction(sig, wrap ? &mine : act, &prev) < 0) {
-        prog[sig] = was;
+        if (wrap)
+            prog[sig] = was;
         return -1;
     }
     if (old)
         report_old(old, &prev, &was);
-    if (act) {
+    if (ours) {
         wrapped[sig] = wrap;
         prog[sig] = *act;
     }
@@ -176,7 +176,7 @@ static void from_bits(uint64_t b, sigset_t *s)
  * error number. Off green threads: the real one. */
 PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_sigmask(how, set, old);
     sigset_t s, o;
     if (set && fd_copyin(&s, set, sizeof s) < 0)
@@ -194,7 +194,7 @@ PRELOAD_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
 /* pthread_sigmask with -1/errno, as glibc's in a threaded process. */
 PRELOAD_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *old)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_sigprocmask(how, set, old);
     int r = pthread_sigmask(how, set, old);
     return r ? preload_fail(-r) : 0;
@@ -213,7 +213,7 @@ static green_thread *green_of(pthread_t t)
 PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 {
     green_yield_point();
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_kill(t, sig);
     if (sig < 0 || sig >= NSIGS)
         return EINVAL;
@@ -232,7 +232,7 @@ PRELOAD_EXPORT int pthread_kill(pthread_t t, int sig)
 PRELOAD_EXPORT int tgkill(pid_t pid, pid_t tid, int sig)
 {
     green_thread *g;
-    if (!preload_green() || pid != getpid() || !(g = green_thread_by_tid(tid)))
+    if (!preload_green_thread() || pid != getpid() || !(g = green_thread_by_tid(tid)))
         return real_tgkill(pid, tid, sig);
     int r = pthread_kill(pthr_to_ptid(g), sig);
     return r ? preload_fail(-r) : 0;
@@ -241,7 +241,7 @@ PRELOAD_EXPORT int tgkill(pid_t pid, pid_t tid, int sig)
 /* As pthread_kill of the calling thread. */
 PRELOAD_EXPORT int raise(int sig)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_raise(sig);
     int r = pthread_kill(pthread_self(), sig);
     return r ? preload_fail(-r) : 0;
@@ -317,7 +317,7 @@ static int take(int fd, const sigset_t *set, siginfo_t *info)
     if (fd < 0) {
         siginfo_t local;
         long r = syscall(SYS_rt_sigtimedwait, set, info ? info : &local, &zero, (size_t)8);
-        return r < 0 ? -errno : (int)r;
+        return (int)preload_neg_errno(r);
     }
     long n = syscall(SYS_read, fd, &s, sizeof s);
     if (n != (long)sizeof s)
@@ -340,8 +340,8 @@ GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t d
     if (fd < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
         return -errno;
     struct green_wait w = {.call = call, .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD, .fd = fd,
-                           .events = GREEN_IN, .deadline = deadline, .release = end_wait,
-                           .arg = &fd};
+                           .events = GREEN_IN, .deadline = deadline, .since = green_call_seq(),
+                           .release = end_wait, .arg = &fd};
     int r;
     siginfo_t si;
     green_signal_waiting(to_bits(set));

@@ -1,7 +1,7 @@
 /* socket.c: sockets as green waits.
  *
  * recv and send families try the call with MSG_DONTWAIT added (the
- * socket's flags stay untouched) and wait green on EAGAIN (fd.c). A
+ * socket's flags stay untouched) and wait green on EAGAIN (iorun.c). A
  * blocking send on a stream socket takes all of the buffer, as the kernel
  * does, and MSG_WAITALL receives until full, EOF or an error; the later
  * attempts of such a call add MSG_NOSIGNAL, since the kernel returns the
@@ -19,16 +19,11 @@
  *
  * connect on a blocking socket is made non-blocking for its duration
  * only: nobody else can use a socket that is not connected yet. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 
 #include <fcntl.h>
 #include <string.h>
-
-extern void __chk_fail(void) __attribute__((noreturn));
 
 #define SOCK_TYPE_MASK 0xf
 
@@ -47,7 +42,7 @@ PRELOAD_EXPORT int socket(int domain, int type, int proto)
 {
     preload_ensure();
     int fd = real_socket(domain, type, proto);
-    fd_new(fd, GREEN_FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
+    fd_new(fd, FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
     return fd;
 }
 
@@ -57,8 +52,8 @@ PRELOAD_EXPORT int socketpair(int domain, int type, int proto, int sv[2])
     preload_ensure();
     int r = real_socketpair(domain, type, proto, sv);
     if (r == 0) {
-        fd_new(sv[0], GREEN_FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
-        fd_new(sv[1], GREEN_FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
+        fd_new(sv[0], FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
+        fd_new(sv[1], FD_SOCKET, type & SOCK_NONBLOCK, stream_bit(type));
     }
     return r;
 }
@@ -92,7 +87,7 @@ PRELOAD_EXPORT int setsockopt(int fd, int level, int name, const void *val, sock
 {
     preload_ensure();
     int r = real_setsockopt(fd, level, name, val, len);
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     if (r == 0 && is_timeo(level, name) && green_self() && (fi = fd_get(fd)))
         fd_refresh(fd, fi);
     return r;
@@ -109,13 +104,13 @@ PRELOAD_EXPORT int getsockopt(int fd, int level, int name, void *val, socklen_t 
 static ssize_t accept_call(struct io *io, bool nowait)
 {
     (void)nowait;
-    int r = real_accept4(io->fd, io->a, io->b, io->flags);
-    return r < 0 ? -errno : r;
+    int r = real_accept4(io->fd, io->from.sa, io->from.len, io->flags);
+    return preload_neg_errno(r);
 }
 
 /* Make the listening socket non-blocking for good, hidden (see above).
  * False when it cannot be (then the real call is made). */
-static bool hide_nonblock(int fd, struct green_fdinfo *fi)
+static bool hide_nonblock(int fd, struct fd_rec *fi)
 {
     if (fi->hidden_nonblock)
         return true;
@@ -130,9 +125,9 @@ static bool hide_nonblock(int fd, struct green_fdinfo *fi)
  * kernel does; O_NONBLOCK only from SOCK_NONBLOCK. */
 static int accepted(int lfd, int fd, int flags)
 {
-    struct green_fdinfo *l = green_self() ? green_fd_info(lfd) : NULL, *fi;
-    fd_new(fd, GREEN_FD_SOCKET, flags & SOCK_NONBLOCK, l ? l->flags & FDI_STREAM : 0);
-    if (l && (fi = green_fd_info(fd))) {
+    struct fd_rec *l = green_self() ? fd_record(lfd) : NULL, *fi;
+    fd_new(fd, FD_SOCKET, flags & SOCK_NONBLOCK, l ? l->flags & FDI_STREAM : 0);
+    if (l && (fi = fd_record(fd))) {
         fi->rcvtimeo = l->rcvtimeo;
         fi->sndtimeo = l->sndtimeo;
     }
@@ -144,7 +139,7 @@ static int accepted(int lfd, int fd, int flags)
  * waits in a real poll, as the real accept would have waited. */
 static int real_accept_blocking(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-    struct green_fdinfo *fi = green_self() ? green_fd_info(fd) : NULL;
+    struct fd_rec *fi = green_self() ? fd_record(fd) : NULL;
     for (;;) {
         int r = real_accept4(fd, sa, len, flags);
         if (r >= 0 || errno != EAGAIN || !fi || !fi->hidden_nonblock || fi->nonblock)
@@ -164,11 +159,11 @@ static int real_accept_blocking(int fd, struct sockaddr *sa, socklen_t *len, int
  * connection is there (EAGAIN after SO_RCVTIMEO, as natively). */
 PRELOAD_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 {
-    struct green_fdinfo *fi;
-    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != GREEN_FD_SOCKET ||
+    struct fd_rec *fi;
+    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != FD_SOCKET ||
         fd_nonblock(fd, fi) || !hide_nonblock(fd, fi))
         return accepted(fd, real_accept_blocking(fd, sa, len, flags), flags);
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .a = sa, .b = len,
+    struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .from = {sa, len},
                     .flags = flags};
     ssize_t r = io_run_fi(&io, fi);
     return r < 0 ? preload_fail((int)r) : accepted(fd, (int)r, flags);
@@ -202,11 +197,12 @@ static int connect_once(int fd, int fl, const struct sockaddr *sa, socklen_t len
 GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa, socklen_t len,
                                       int64_t deadline)
 {
+    unsigned long since = green_call_seq();
     int r = connect_once(fd, fl, sa, len);
     while (r == -EAGAIN || r == -EINPROGRESS || r == -EALREADY) {
         struct green_wait w = {.call = GREEN_CALL_CONNECT, .fd = fd, .events = GREEN_OUT,
                                .on = r == -EAGAIN ? GREEN_ON_RETRY : GREEN_ON_FD,
-                               .deadline = deadline, .result = r};
+                               .deadline = deadline, .result = r, .since = since};
         int k = green_wait(&w);
         if (k <= 0)
             return k;
@@ -219,9 +215,9 @@ GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa,
  * and waits green until the socket is writable. */
 PRELOAD_EXPORT int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     int fl;
-    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != GREEN_FD_SOCKET ||
+    if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != FD_SOCKET ||
         fd_nonblock(fd, fi) || (fl = real_fcntl(fd, F_GETFL)) < 0)
         return real_connect(fd, sa, len);
     int64_t deadline = fi->sndtimeo > 0 ? preload_deadline_after(fi->sndtimeo) : GREEN_NEVER;
@@ -237,8 +233,8 @@ static ssize_t recvfrom_call(struct io *io, bool nowait)
 {
     int fl = io->flags | (nowait ? MSG_DONTWAIT : 0);
     ssize_t r = real_recvfrom(io->fd, (char *)io->buf + io->done, io->total - io->done, fl,
-                              io->a, io->b);
-    return r < 0 ? -errno : r;
+                              io->from.sa, io->from.len);
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run and with
@@ -250,7 +246,7 @@ static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
         return real_recvfrom(fd, buf, n, flags, sa, len);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvfrom_call, .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
-                    .buf = buf, .total = n, .flags = flags, .a = sa, .b = len};
+                    .buf = buf, .total = n, .flags = flags, .from = {sa, len}};
     return preload_ret(io_run(&io));
 }
 
@@ -289,13 +285,13 @@ PRELOAD_EXPORT ssize_t __recvfrom_chk(int fd, void *buf, size_t n, size_t buflen
  * into the rest of its iovec. */
 static ssize_t recvmsg_call(struct io *io, bool nowait)
 {
-    struct msghdr *m = io->a, rest = {.msg_iov = io->iov, .msg_iovlen = (size_t)io->cnt};
+    struct msghdr *m = io->msg, rest = {.msg_iov = io->iov, .msg_iovlen = (size_t)io->cnt};
     ssize_t r = real_recvmsg(io->fd, io->done ? &rest : m, io->flags | (nowait ? MSG_DONTWAIT : 0));
     if (r > 0 && !io->done) {
         io->iov = m->msg_iov;
         io->cnt = (int)m->msg_iovlen;
     }
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through as recvfrom does; otherwise waits green. */
@@ -305,7 +301,7 @@ PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
         return real_recvmsg(fd, m, flags);
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmsg_call, .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
-                    .a = m, .flags = flags};
+                    .msg = m, .flags = flags};
     return preload_ret(io_run(&io));
 }
 
@@ -313,13 +309,13 @@ PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
  * passed (the kernel checks it only after each message, too). */
 static ssize_t recvmmsg_call(struct io *io, bool nowait)
 {
-    const int64_t *deadline = io->b;
+    const int64_t *deadline = io->mmsg.deadline;
     if (io->done && *deadline != GREEN_NEVER && green_now() >= *deadline)
         return 0;
     int r = real_recvmmsg(io->fd, (struct mmsghdr *)io->buf + io->done,
                           (unsigned int)(io->total - io->done),
-                          io->flags | (nowait ? MSG_DONTWAIT : 0), nowait ? NULL : io->a);
-    return r < 0 ? -errno : r;
+                          io->flags | (nowait ? MSG_DONTWAIT : 0), nowait ? NULL : io->mmsg.ts);
+    return preload_neg_errno(r);
 }
 
 /* Passes through as recvfrom does, and for a timeout libgreen cannot
@@ -335,7 +331,7 @@ PRELOAD_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags
     int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
     struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmmsg_call, .socket_only = true,
                     .all = !(flags & MSG_WAITFORONE), .buf = v, .total = n, .flags = flags,
-                    .a = ts, .b = &deadline};
+                    .mmsg = {ts, &deadline}};
     return (int)preload_ret(io_run(&io));
 }
 
@@ -349,8 +345,8 @@ static int send_flags(struct io *io, bool nowait)
 static ssize_t sendto_call(struct io *io, bool nowait)
 {
     ssize_t r = real_sendto(io->fd, (char *)io->buf + io->done, io->total - io->done,
-                            send_flags(io, nowait), io->a, (socklen_t)io->cnt);
-    return r < 0 ? -errno : r;
+                            send_flags(io, nowait), io->to.sa, io->to.len);
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run and with
@@ -363,7 +359,7 @@ PRELOAD_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
         return real_sendto(fd, buf, n, flags, sa, len);
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendto_call, .socket_only = true,
                     .all = true, .buf = (void *)buf, .total = n, .flags = flags,
-                    .a = (void *)sa, .cnt = (int)len};
+                    .to = {sa, len}};
     return preload_ret(io_run(&io));
 }
 
@@ -377,14 +373,14 @@ PRELOAD_EXPORT ssize_t send(int fd, const void *buf, size_t n, int flags)
  * rest of its iovec goes without name or control data (already sent). */
 static ssize_t sendmsg_call(struct io *io, bool nowait)
 {
-    const struct msghdr *m = io->a;
+    const struct msghdr *m = io->msg;
     struct msghdr rest = {.msg_iov = io->iov, .msg_iovlen = (size_t)io->cnt};
     ssize_t r = real_sendmsg(io->fd, io->done ? &rest : m, send_flags(io, nowait));
     if (r > 0 && !io->done) {
         io->iov = m->msg_iov;
         io->cnt = (int)m->msg_iovlen;
     }
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* A listening socket libgreen made non-blocking (hidden_nonblock) goes
@@ -393,7 +389,7 @@ static ssize_t sendmsg_call(struct io *io, bool nowait)
  * after the kernel accepted m, so its control data is readable. */
 static void unhide_passed(const struct msghdr *m)
 {
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     for (struct cmsghdr *c = CMSG_FIRSTHDR(m); c; c = CMSG_NXTHDR((struct msghdr *)m, c)) {
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
@@ -401,7 +397,7 @@ static void unhide_passed(const struct msghdr *m)
         for (size_t i = 0; i < n; i++) {
             int pfd;
             memcpy(&pfd, CMSG_DATA(c) + i * sizeof(int), sizeof pfd);
-            if ((fi = green_fd_info(pfd)) && fi->hidden_nonblock) {
+            if ((fi = fd_record(pfd)) && fi->hidden_nonblock) {
                 int fl = real_fcntl(pfd, F_GETFL);
                 if (fl >= 0 && real_fcntl(pfd, F_SETFL, fl & ~O_NONBLOCK) == 0)
                     fi->hidden_nonblock = 0;
@@ -418,7 +414,8 @@ PRELOAD_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
         r = real_sendmsg(fd, m, flags);
     } else {
         struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendmsg_call,
-                        .socket_only = true, .all = true, .a = (void *)m, .flags = flags};
+                        .socket_only = true, .all = true, .msg = (struct msghdr *)m,
+                        .flags = flags};
         r = preload_ret(io_run(&io));
     }
     if (r >= 0 && m->msg_controllen && green_self())
@@ -430,7 +427,7 @@ static ssize_t sendmmsg_call(struct io *io, bool nowait)
 {
     int r = real_sendmmsg(io->fd, (struct mmsghdr *)io->buf + io->done,
                           (unsigned int)(io->total - io->done), send_flags(io, nowait));
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through as sendto does; otherwise sends the messages one after

@@ -21,9 +21,6 @@
  * libgreen.7): an attempt on a socket may still wait part-way when the
  * kernel's overhead exceeds the margin or under global TCP memory
  * pressure, and the file side waits for the disk with the OS thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 
 #include <fcntl.h>
@@ -31,12 +28,6 @@
 #include <poll.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
-
-/* The kernel's cap on one transfer. */
-static size_t max_rw_count(void)
-{
-    return (size_t)INT_MAX & ~((size_t)getpagesize() - 1);
-}
 
 static bool ready(int fd, short ev)
 {
@@ -64,11 +55,10 @@ static size_t min_size(size_t a, size_t b)
 
 /* ---- sendfile ---------------------------------------------------------- */
 
-/* io->cnt: the in fd; io->a: the program's offset or NULL. */
 static ssize_t sendfile_call(struct io *io, bool nowait)
 {
     size_t n = io->total - io->done;
-    if (nowait && io->kind == GREEN_FD_SOCKET) {
+    if (nowait && io->kind == FD_SOCKET) {
         /* Nothing can go now: a call of count 0 still reports bad fds
          * and offsets at once, as natively. */
         n = min_size(n, sock_room(io->fd));
@@ -79,10 +69,10 @@ static ssize_t sendfile_call(struct io *io, bool nowait)
         if (fl < 0 || (fl & O_ACCMODE) != O_RDONLY)
             return -EAGAIN;
     }
-    ssize_t r = real_sendfile(io->fd, io->cnt, io->a, n);
+    ssize_t r = real_sendfile(io->fd, io->sendfile.in, io->sendfile.off, n);
     if (r == 0 && !n)
         return -EAGAIN;
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Passes through off green threads, when nobody else could run, for a
@@ -91,13 +81,13 @@ static ssize_t sendfile_call(struct io *io, bool nowait)
  * sends all, as natively; to a pipe what fits once there is room. */
 PRELOAD_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
 {
-    struct green_fdinfo *fi;
+    struct fd_rec *fi;
     if (!n || n > SSIZE_MAX || !preload_should_wait() || !(fi = fd_get(out)) ||
-        (fi->kind != GREEN_FD_SOCKET && fi->kind != GREEN_FD_PIPE) || fd_nonblock(out, fi))
+        (fi->kind != FD_SOCKET && fi->kind != FD_PIPE) || fd_nonblock(out, fi))
         return real_sendfile(out, in, off, n);
     struct io io = {.fd = out, .events = GREEN_OUT, .call = sendfile_call,
-                    .all = fi->kind == GREEN_FD_SOCKET, .total = min_size(n, max_rw_count()),
-                    .cnt = in, .a = off};
+                    .all = fi->kind == FD_SOCKET, .total = min_size(n, max_rw_count()),
+                    .sendfile = {in, off}};
     return preload_ret(io_run(&io));
 }
 
@@ -115,7 +105,7 @@ struct sp {
     size_t n;
     unsigned int flags;
     bool tee;
-    struct green_fdinfo *ifi, *ofi;
+    struct fd_rec *ifi, *ofi;
 };
 
 /* A socket input an attempt may read: one with data, an error or its
@@ -133,21 +123,21 @@ static bool sock_in_ready(int fd)
 static ssize_t sp_try(struct sp *s)
 {
     size_t n = s->n;
-    if (s->ifi->kind == GREEN_FD_SOCKET && !sock_in_ready(s->in))
+    if (s->ifi->kind == FD_SOCKET && !sock_in_ready(s->in))
         return -EAGAIN;
-    if (s->ofi->kind == GREEN_FD_SOCKET && !(n = min_size(n, sock_room(s->out))))
+    if (s->ofi->kind == FD_SOCKET && !(n = min_size(n, sock_room(s->out))))
         return -EAGAIN;
     unsigned int fl = s->flags | SPLICE_F_NONBLOCK;
     ssize_t r = s->tee ? real_tee(s->in, s->out, n, fl)
                        : real_splice(s->in, s->inoff, s->out, s->outoff, n, fl);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* The side that keeps the call waiting: the input while it has nothing
  * to read, else the output. */
-static void sp_side(struct sp *s, int *fd, int *events, struct green_fdinfo **fi)
+static void sp_side(struct sp *s, int *fd, int *events, struct fd_rec **fi)
 {
-    bool in = s->ifi->kind != GREEN_FD_FILE && !ready(s->in, POLLIN);
+    bool in = s->ifi->kind != FD_FILE && !ready(s->in, POLLIN);
     *fd = in ? s->in : s->out;
     *events = in ? GREEN_IN : GREEN_OUT;
     *fi = in ? s->ifi : s->ofi;
@@ -157,10 +147,10 @@ static ssize_t sp_real(struct sp *s)
 {
     ssize_t r = s->tee ? real_tee(s->in, s->out, s->n, s->flags)
                        : real_splice(s->in, s->inoff, s->out, s->outoff, s->n, s->flags);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
-/* As io_loop (fd.c), with the waiting side chosen after each attempt:
+/* As io_loop (iorun.c), with the waiting side chosen after each attempt:
  * socket timeouts end the wait with EAGAIN, SA_RESTART resumes it unless
  * a socket timeout is set. A splice to a socket goes on while the pipe
  * has data, as the kernel's does; an error after progress returns the
@@ -168,9 +158,10 @@ static ssize_t sp_real(struct sp *s)
 GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
 {
     size_t done = 0;
+    struct fd_call call = FD_CALL_START;
     for (;;) {
         ssize_t r = sp_try(s);
-        if (r > 0 && s->ofi->kind == GREEN_FD_SOCKET && (size_t)r < s->n &&
+        if (r > 0 && s->ofi->kind == FD_SOCKET && (size_t)r < s->n &&
             ready(s->in, POLLIN)) {
             done += (size_t)r;
             s->n -= (size_t)r;
@@ -179,10 +170,10 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
         if (r != -EAGAIN)
             return r < 0 ? (done ? (ssize_t)done : r) : (ssize_t)done + r;
         int fd, events;
-        struct green_fdinfo *fi;
+        struct fd_rec *fi;
         sp_side(s, &fd, &events, &fi);
-        int64_t deadline = 0; /* the side may change: its own timeout */
-        int w = fd_wait(fd, events, fi, &deadline, NULL);
+        call.deadline = 0; /* the side may change: its own timeout */
+        int w = fd_wait(fd, events, fi, &call, NULL);
         if (w == -EPERM && !done)
             return sp_real(s);
         if (w < 0)
@@ -192,9 +183,9 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
 
 /* A side splice can wait on: a pipe or socket the program did not make
  * non-blocking. Files and others are made for real. */
-static struct green_fdinfo *waitable(int fd)
+static struct fd_rec *waitable(int fd)
 {
-    struct green_fdinfo *fi = fd_get(fd);
+    struct fd_rec *fi = fd_get(fd);
     if (!fi || fd_nonblock(fd, fi))
         return NULL;
     return fi;
@@ -209,8 +200,8 @@ static ssize_t do_splice(struct sp *s)
 {
     if (!s->n || (s->flags & SPLICE_F_NONBLOCK) || !preload_should_wait() ||
         !(s->ifi = waitable(s->in)) || !(s->ofi = waitable(s->out)) ||
-        (s->ifi->kind != GREEN_FD_PIPE && s->ofi->kind != GREEN_FD_PIPE) ||
-        (s->tee && (s->ifi->kind != GREEN_FD_PIPE || s->ofi->kind != GREEN_FD_PIPE)))
+        (s->ifi->kind != FD_PIPE && s->ofi->kind != FD_PIPE) ||
+        (s->tee && (s->ifi->kind != FD_PIPE || s->ofi->kind != FD_PIPE)))
         return preload_ret(sp_real(s));
     return preload_ret(sp_loop(s));
 }

@@ -32,9 +32,6 @@
  * and never blocks SIGSYS (a blocked SIGSYS would kill the process on
  * the next trap). The program's own SIGSYS handler (seccomp) still gets
  * every SIGSYS that is not ours. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 #include "sys.h"
 

@@ -10,9 +10,6 @@
  * fails with -1/errno); everything else goes straight to the kernel.
  * libgreen's own calls to syscall() (the core uses it) go straight to the
  * kernel too. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "preload.h"
 #include "sys.h"
 
@@ -158,9 +155,10 @@ long preload_futex_unseen(uint32_t *word, int op, uint32_t val, long arg4, uint3
 
 /* ---- the other blocking numbers ------------------------------------------ */
 
+/* preload_neg_errno, short for the table below. */
 static long libc_ret(long r)
 {
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* The time left until deadline into *ts, as the kernel leaves it. */
@@ -327,7 +325,7 @@ long preload_sys(long nr, const long *a)
     long r = NONE;
     if (nr == SYS_futex) /* from any OS thread: a wake may concern green waiters */
         r = preload_futex(P(a[0]), I(a[1]), (uint32_t)a[2], a[3], P(a[4]), (uint32_t)a[5]);
-    else if (preload_green())
+    else if (preload_green_thread())
         r = route(nr, a);
     if (r == NONE)
         r = preload_raw_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);

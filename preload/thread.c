@@ -11,9 +11,6 @@
  * through pthr_exit whether its start routine returns or it calls
  * pthread_exit: cleanup handlers, then key destructors, then the core's
  * exit. C++ frames are not unwound (no forced unwinding). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 #include "sys.h"
@@ -141,7 +138,7 @@ PRELOAD_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void
     }
     *green_thread_userdata(g) = p;
     preload_threaded = 1; /* calls may wait green from now on */
-    preload_sud_arm(); /* and so may the safety net */
+    preload_sud_arm();    /* and so may the safety net */
     inherit_name(g);
     *t = pthr_to_ptid(g);
     return 0;
@@ -169,7 +166,7 @@ void pthr_exit(void *retval)
  * one to end exits the process); passes through off green threads. */
 PRELOAD_EXPORT void pthread_exit(void *ret)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         real_pthread_exit(ret);
     pthr_exit(ret);
 }
@@ -184,14 +181,14 @@ GREEN_YIELDS static int join(pthread_t t, void **ret, int64_t deadline)
 /* Waits green for t to end; passes through off green threads. */
 PRELOAD_EXPORT int pthread_join(pthread_t t, void **ret)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_join(t, ret);
     return join(t, ret, GREEN_NEVER);
 }
 
 PRELOAD_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_tryjoin_np(t, ret);
     return -green_join(pthr_from_ptid(t), ret, 0);
 }
@@ -202,7 +199,7 @@ PRELOAD_EXPORT int pthread_tryjoin_np(pthread_t t, void **ret)
 PRELOAD_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c,
                                         const struct timespec *abs)
 {
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_pthread_clockjoin_np(t, ret, c, abs);
     if (!pthr_clock_ok(c))
         return EINVAL;
@@ -213,7 +210,7 @@ PRELOAD_EXPORT int pthread_clockjoin_np(pthread_t t, void **ret, clockid_t c,
         return r;
     if ((r = pthr_abstime_error(abs)))
         return r == EINVAL ? join(t, ret, GREEN_NEVER) : r;
-    return join(t, ret, pthr_deadline(c, abs));
+    return join(t, ret, preload_deadline_at(c, abs));
 }
 
 PRELOAD_EXPORT int pthread_timedjoin_np(pthread_t t, void **ret, const struct timespec *abs)
@@ -306,7 +303,7 @@ PRELOAD_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 PRELOAD_EXPORT __attribute__((optimize("optimize-sibling-calls"))) int sched_yield(void)
 {
     green_yield_point();
-    if (!preload_green())
+    if (!preload_green_thread())
         return real_sched_yield();
     return green_sched_yield();
 }

@@ -7,9 +7,6 @@
  * still yields once: programs spin on usleep(0) waiting for another
  * thread, which must get to run. EINTR and cancellation follow the wait
  * policy (GREEN_CALL_SLEEP). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "pthr.h"
 
@@ -21,23 +18,16 @@ static int green_clock(clockid_t c)
     return c == CLOCK_MONOTONIC || c == CLOCK_REALTIME || c == CLOCK_BOOTTIME;
 }
 
-static int64_t clock_ns(clockid_t c)
-{
-    struct timespec ts;
-    clock_gettime(c, &ts);
-    return preload_ts_ns(&ts);
-}
-
 /* Sleep until target (ns on clock c). Returns 0 or -EINTR. */
 GREEN_YIELDS static int sleep_until_on(clockid_t c, int64_t target)
 {
-    int64_t left = target - clock_ns(c);
+    int64_t left = target - preload_clock_ns(c);
     if (left <= 0) {
         green_cancel_point(NULL, NULL);
         green_yield();
         return 0;
     }
-    for (; left > 0; left = target - clock_ns(c)) {
+    for (; left > 0; left = target - preload_clock_ns(c)) {
         struct green_wait w = {.call = GREEN_CALL_SLEEP, .on = GREEN_ON_TIME,
                                .deadline = preload_deadline_after(left)};
         int r = green_wait(&w);
@@ -53,10 +43,10 @@ GREEN_YIELDS static int sleep_for(clockid_t c, const struct timespec *req, struc
 {
     if (!preload_ts_valid(req))
         return -EINVAL;
-    int64_t target = preload_add_sat(clock_ns(c), preload_ts_ns(req));
+    int64_t target = preload_add_sat(preload_clock_ns(c), preload_ts_ns(req));
     int r = sleep_until_on(c, target);
     if (r == -EINTR && rem) {
-        int64_t left = target - clock_ns(c);
+        int64_t left = target - preload_clock_ns(c);
         struct timespec ts = preload_ns_ts(left > 0 ? left : 0);
         if (fd_copyout(rem, &ts, sizeof ts) < 0)
             return -EFAULT;

@@ -11,16 +11,13 @@
  * gets EAGAIN, as natively) or the fd is a file or block device, which
  * polling cannot wait for (then the real call is made). Where the kernel
  * has no non-blocking form (FIFOs opened with open(), ttys, some devices:
- * EOPNOTSUPP) io_run finds another (fd.c). A count of 0 is made as the
+ * EOPNOTSUPP) io_run finds another (iorun.c). A count of 0 is made as the
  * program made it (see io_loop).
  *
  * read and write check their whole buffer before clamping the count to
  * MAX_RW_COUNT, while preadv2/pwritev2 clamp first and reject counts
  * above SSIZE_MAX with EINVAL: huge counts are handled apart to keep the
  * native errno. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "fd.h"
 #include "file.h"
 
@@ -29,14 +26,6 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
-
-extern void __chk_fail(void) __attribute__((noreturn));
-
-/* The kernel's cap on one read or write. */
-static size_t max_rw_count(void)
-{
-    return (size_t)INT_MAX & ~((size_t)getpagesize() - 1);
-}
 
 /* For n above MAX_RW_COUNT: the error the real call would give before
  * doing anything (bad fd or wrong mode, then a buffer reaching past user
@@ -66,15 +55,15 @@ static ssize_t read_call(struct io *io, bool nowait)
     struct iovec iov = {.iov_base = io->buf, .iov_len = io->total};
     ssize_t r = -1;
     errno = ENOTSOCK;
-    if (nowait && io->kind == GREEN_FD_SOCKET)
+    if (nowait && io->kind == FD_SOCKET)
         r = real_recv(io->fd, io->buf, io->total, MSG_DONTWAIT);
     if (r >= 0 || errno != ENOTSOCK) /* else not a socket, or no longer one */
-        return r < 0 ? -errno : r;
+        return preload_neg_errno(r);
     if (!nowait)
         r = real_read(io->fd, io->buf, io->total);
     else if ((r = real_preadv2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
         return io_nowait_err(errno, 0);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* A socket is written with send, so that a write after part of the
@@ -88,11 +77,11 @@ static ssize_t write_call(struct io *io, bool nowait)
     ssize_t r;
     if (!nowait)
         r = real_write(io->fd, p, n);
-    else if (io->kind == GREEN_FD_SOCKET)
+    else if (io->kind == FD_SOCKET)
         r = real_send(io->fd, p, n, MSG_DONTWAIT | (io->done ? MSG_NOSIGNAL : 0));
     else if ((r = real_pwritev2(io->fd, &iov, 1, -1, RWF_NOWAIT)) < 0)
         return io_nowait_err(errno, 0);
-    return r < 0 ? -errno : r;
+    return preload_neg_errno(r);
 }
 
 /* Waits green on EAGAIN. Apart from do_read, whose pass-through then
@@ -102,8 +91,8 @@ static __attribute__((noinline)) ssize_t read_green(int fd, void *buf, size_t n)
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_WRONLY) : 0;
     if (r < 0)
         return preload_fail(r);
-    struct green_fdinfo *fi = fd_get(fd);
-    if (fi && fi->kind == GREEN_FD_FILE && n) /* page cache first, else a helper (file.c) */
+    struct fd_rec *fi = fd_get(fd);
+    if (fi && fi->kind == FD_FILE && n) /* page cache first, else a helper (file.c) */
         return preload_ret(preload_file_preadv(fd, &(struct iovec){buf, n}, 1, -1));
     struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n,
                     .rw = true};
@@ -163,7 +152,7 @@ static bool hands_off(int fd)
 {
     if (!fd_is_shim(fd))
         return false;
-    if (!fd_core_call())
+    if (!preload_core_call())
         return true;
     fd_shim_drop(fd);
     return false;
@@ -266,32 +255,30 @@ PRELOAD_EXPORT int dup3(int fd, int to, int flags)
 }
 
 /* Never waits; records both ends as pipes, with O_NONBLOCK as asked.
- * A pipe libev makes for libgreen's loop goes high (see fcntl.c). */
-PRELOAD_EXPORT int pipe2(int p[2], int flags)
+ * A pipe libev makes for libgreen's loop goes high (see fcntl.c). The
+ * system call is the program's own: pipe for pipe, pipe2 for pipe2. */
+static int make_pipe(int p[2], int flags, bool two)
 {
     preload_ensure();
-    int r = real_pipe2(p, flags);
-    if (r == 0 && fd_core_call()) {
+    int r = two ? real_pipe2(p, flags) : real_pipe(p);
+    if (r == 0 && preload_core_call()) {
         p[0] = fd_shim_adopt(p[0]);
         p[1] = fd_shim_adopt(p[1]);
     } else if (r == 0) {
-        fd_new(p[0], GREEN_FD_PIPE, flags & O_NONBLOCK, 0);
-        fd_new(p[1], GREEN_FD_PIPE, flags & O_NONBLOCK, 0);
+        fd_new(p[0], FD_PIPE, flags & O_NONBLOCK, 0);
+        fd_new(p[1], FD_PIPE, flags & O_NONBLOCK, 0);
     }
     return r;
 }
 
-/* As pipe2 with no flags. */
+/* See make_pipe. */
+PRELOAD_EXPORT int pipe2(int p[2], int flags)
+{
+    return make_pipe(p, flags, true);
+}
+
+/* pipe2 with no flags. */
 PRELOAD_EXPORT int pipe(int p[2])
 {
-    preload_ensure();
-    int r = real_pipe(p);
-    if (r == 0 && fd_core_call()) {
-        p[0] = fd_shim_adopt(p[0]);
-        p[1] = fd_shim_adopt(p[1]);
-    } else if (r == 0) {
-        fd_new(p[0], GREEN_FD_PIPE, false, 0);
-        fd_new(p[1], GREEN_FD_PIPE, false, 0);
-    }
-    return r;
+    return make_pipe(p, 0, false);
 }

@@ -13,9 +13,6 @@
  * every machine that runs programs, and the kernel probes need
  * madvise/prctl. Only the ELF class and byte order of the build are
  * parsed; anything else is another architecture than libgreen's. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>

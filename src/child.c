@@ -14,9 +14,6 @@
  * the others are dropped as if they had never run (their wait records
  * unlinked, their stacks freed). The event loop is re-armed for the new
  * process (ev_loop_fork) and the helper pool forgotten. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>

@@ -155,6 +155,11 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
             return BAD("GREEN_QUIET=%.40s: expected 0 or 1", s);
         cfg->quiet = *s == '1';
     }
+    if ((s = var("GREEN_INHERIT"))) {
+        if (strcmp(s, "0") && strcmp(s, "1"))
+            return BAD("GREEN_INHERIT=%.40s: expected 0 or 1", s);
+        cfg->no_inherit = *s == '0';
+    }
     if ((s = var("GREEN_TLS"))) {
         if (!strcmp(s, "own"))
             cfg->tls = GREEN_TLS_OWN;

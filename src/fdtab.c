@@ -41,7 +41,12 @@ struct fdrec {
     struct green_waitq waiters;
     enum fd_kind kind;
     bool dirty; /* watcher started since the loop last ran */
-    struct green_fdinfo info;
+    union {
+        unsigned char bytes[GREEN_FD_SLOT_SIZE];
+        int64_t align_i;
+        void *align_p;
+    } slot; /* green_fd_slot: the layer above's */
+    struct green_fd_guess guess;
 };
 
 static struct fdrec **chunks;
@@ -229,7 +234,11 @@ static int enlist(int fd, int events, struct green_waiter *w)
     if (!r)
         return -ENOMEM;
     if (r->kind == FD_UNKNOWN) {
+        /* The core's own calls: the safety net's trap would put its
+         * signal frame on this thread's stack, a page more per thread. */
+        unsigned char net = green__net_open();
         int e = classify(r, fd);
+        green__net_close(net);
         if (e < 0)
             return e;
         ev_init(&r->io, io_cb);
@@ -300,14 +309,21 @@ int green_fd_close(int fd)
         ev_io_stop(green__s.loop, &r->io);
     wake_all(r, -EBADF);
     r->kind = FD_UNKNOWN;
-    r->info = (struct green_fdinfo){0};
+    memset(&r->slot, 0, sizeof r->slot);
+    memset(&r->guess, 0, sizeof r->guess);
     return 0;
 }
 
-struct green_fdinfo *green_fd_info(int fd)
+struct green_fd_guess *green__fd_guess(int fd)
 {
     struct fdrec *r = fd >= 0 ? record(fd, true) : NULL;
-    return r ? &r->info : NULL;
+    return r ? &r->guess : NULL;
+}
+
+void *green_fd_slot(int fd)
+{
+    struct fdrec *r = fd >= 0 ? record(fd, true) : NULL;
+    return r ? r->slot.bytes : NULL;
 }
 
 int green_fd_close_range(int lo, int hi)

@@ -60,6 +60,8 @@ struct green_config {
                          * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
     int tls;            /* enum green_tls_mode */
     const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
+    int no_inherit;     /* programs exec'd later start without libgreen: the
+                         * layer above drops itself from LD_PRELOAD */
 };
 #define GREEN_HELPERS_DEFAULT 3u
 #define GREEN_HELPERS_MAX 1024u
@@ -99,7 +101,8 @@ enum green_tls_mode { GREEN_TLS_AUTO, GREEN_TLS_OWN, GREEN_TLS_SHARED };
  * GREEN_DEADLOCK, GREEN_STATS (1, or a file), GREEN_DUMP_SIGNAL (name
  * or number), GREEN_WATCHDOG (ms), GREEN_TRACE (file), GREEN_QUIET (0 or
  * 1), GREEN_HELPERS (1 to GREEN_HELPERS_MAX), GREEN_TLS (auto, own or
- * shared), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset).
+ * shared), GREEN_SLICE (ms, 0 to 1000; GREEN_SLICE_DEFAULT when unset),
+ * GREEN_INHERIT (0 or 1: no_inherit when 0).
  * Strings point into the environment. Returns 0, or -EINVAL
  * after writing into err (at most errlen bytes, one line, no newline) which
  * variable is wrong and why. */
@@ -250,30 +253,32 @@ struct green_pollfd {
 GREEN_YIELDS GREEN_API int green_fd_wait_many(const struct green_pollfd *fds, size_t n,
                                               int64_t deadline);
 
-/* What the layer above knows of a fd, kept with the core's record so that
- * an interposer needs no system call to learn it. All zeros (unknown)
- * until filled; zeroed again by green_fd_close. */
-enum green_fd_kind {
-    GREEN_FD_UNKNOWN = 0,
-    GREEN_FD_SOCKET,
-    GREEN_FD_PIPE,  /* pipes and FIFOs */
-    GREEN_FD_FILE,  /* regular files, directories, block devices */
-    GREEN_FD_OTHER, /* ttys, eventfd, timerfd, signalfd, ... */
-};
-struct green_fdinfo {
-    unsigned char kind;      /* enum green_fd_kind */
-    unsigned char nonblock;  /* the program's own O_NONBLOCK */
-    unsigned char hidden_nonblock; /* O_NONBLOCK set by libgreen, hidden */
-    unsigned char flags;     /* free for the layer above */
-    int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
-    int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
-};
+/* Room the core keeps with its record of each fd for the layer above
+ * (what it knows of the fd, so that an interposer needs no system call
+ * to learn it), as green_thread_userdata is per thread: the core never
+ * reads it. All zeros until written; zeroed again by green_fd_close. */
+#define GREEN_FD_SLOT_SIZE 24
 
-/* The record for fd; NULL when fd < 0 or out of memory. */
-GREEN_API struct green_fdinfo *green_fd_info(int fd);
+/* fd's slot: GREEN_FD_SLOT_SIZE bytes aligned for any integer or
+ * pointer; NULL when fd < 0 or out of memory. */
+GREEN_API void *green_fd_slot(int fd);
+
+/* Whether a blocking call on fd in the direction events (GREEN_IN or
+ * GREEN_OUT) should wait for readiness before its first attempt: yes
+ * when its first attempts have met EAGAIN lately (a thread-per-connection
+ * server's read of the next request), which saves the failing system
+ * call. Now and then it says no anyway, to notice a fd that has become
+ * ready at every call: after 4 calls, then 8, ... up to 128 while those
+ * attempts keep meeting EAGAIN. */
+GREEN_API int green_fd_wait_first(int fd, int events);
+
+/* What a first attempt on fd made without waiting found: would_block
+ * when it met EAGAIN. green_fd_wait_first learns from it; green_fd_close
+ * forgets it. */
+GREEN_API void green_fd_tried(int fd, int events, int would_block);
 
 /* fd is about to be closed (or replaced by dup2): wake its waiters with
- * -EBADF and forget all state kept for it (watcher, green_fdinfo). Call
+ * -EBADF and forget all state kept for it (watcher, green_fd_slot). Call
  * before the real close, and when a call returns a new fd (socket,
  * accept, open, pipe, dup...), whose number may have been closed where
  * no interposer saw it. Returns 0. */
@@ -554,6 +559,12 @@ GREEN_API void green_signal_note(int sig, int restart);
  * should be made again; 0 otherwise (or for green_interrupt). */
 GREEN_API int green_intr_restart(void);
 
+/* Where the signals noted so far stand, for green_wait's since: read it
+ * when a blocking call begins, before its first attempt, so a signal
+ * handled while the call was under way (between the attempt and the
+ * wait) still interrupts the wait. Never 0. */
+GREEN_API unsigned long green_call_seq(void);
+
 /* The calling green thread's mask: how is SIG_BLOCK, SIG_UNBLOCK or
  * SIG_SETMASK; set may be NULL (only read *old). The OS thread's real
  * mask blocks a signal exactly when every green thread blocks it. A new
@@ -660,6 +671,10 @@ struct green_wait {
     size_t n;
     int64_t deadline; /* absolute, or GREEN_NEVER */
     int result;    /* GREEN_CALL_CONNECT: what its deadline returns */
+    /* green_call_seq() when the blocking call began: a signal noted
+     * since then interrupts the wait, as the kernel interrupts a system
+     * call from its entry on. 0: from when the wait begins. */
+    unsigned long since;
     /* Called before a cancellation ends the thread (frees what the
      * call holds); may be NULL. */
     void (*release)(void *arg);

@@ -35,6 +35,7 @@ struct green_stack {
     size_t size;  /* usable bytes above the guard */
     size_t guard; /* bytes of guard at base */
     bool owned;   /* ours to unmap or pool (not a caller's stack) */
+    struct slab *slab; /* the slab of a default-size stack (stack.c) */
     unsigned vg_id; /* valgrind's id for it while registered */
 };
 
@@ -73,6 +74,7 @@ struct green_thread {
     bool intr_restart;
     bool cancel_point; /* waits in a cancellation point (policy.c) */
     unsigned long block_seq; /* green__sigseq when it last blocked */
+    unsigned long call_since; /* green_wait's since while it waits, or 0 */
     /* tls.c: its thread pointer (NULL with shared TLS), whether the
      * block served an earlier thread, errno kept across a switch when
      * TLS is shared. */
@@ -99,6 +101,7 @@ struct green_sched {
     unsigned long live;       /* threads not yet exited */
     unsigned long outside;    /* blocked threads an outside event can wake */
     unsigned polls_skipped;   /* schedules since the loop was last polled */
+    unsigned long poll_round; /* threads ready when it was: the round to run first */
     unsigned long helpers;    /* OS threads of our own (offload pool, watchdog) */
     bool in_loop;             /* the scheduler waits in the loop (watchdog) */
     void *loop_fp;            /* frame that entered the loop, for reports */
@@ -182,6 +185,15 @@ void green__timer_init(green_thread *t);
 
 /* fdtab.c: check the fds whose watchers changed; call before ev_run. */
 void green__fd_prepare(void);
+/* fdguess.c's learning for a fd, kept with fdtab.c's record of it. */
+struct green_fd_guess {
+    unsigned char misses[2]; /* first attempts in a row that met EAGAIN,
+                                reading and writing */
+    unsigned char probes;    /* waits made first since the last attempt
+                                made first anyway */
+};
+/* fd's; NULL for a negative fd or out of memory. */
+struct green_fd_guess *green__fd_guess(int fd);
 
 /* foreign.c */
 void green__foreign_init(void);

@@ -32,9 +32,6 @@
  * inherit a queue or a lock held by a helper at the time of the fork.
  * green__offload_fork_child forgets them all; helpers are made again
  * when the child offloads. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>

@@ -126,7 +126,9 @@ int green_wait(const struct green_wait *w)
     if (cancels)
         green_cancel_point(w->release, w->arg);
     self->cancel_point = cancels;
+    self->call_since = w->since;
     int r = wait_on(w);
+    self->call_since = 0;
     self->cancel_point = false;
     return green__settle(w->call, r, w->deadline, w->result, w->release, w->arg);
 }

@@ -23,9 +23,6 @@
  * above adds it to their masks), and code on the alternate signal stack
  * (a fault handler) is never preempted.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <signal.h>
 #include <string.h>

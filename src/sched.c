@@ -15,6 +15,7 @@
 
 #include "internal.h"
 #include "kick.h"
+#include "san.h"
 
 /* A thread that yields in a loop must not starve the threads waiting on
  * events: poll the loop without blocking once per this many switches. */
@@ -158,6 +159,7 @@ static void poll_loop(int flags)
     green__s.polling = flags & EVRUN_NOWAIT;
     green__s.loop_fp = __builtin_frame_address(0);
     ev_run(green__s.loop, flags);
+    green__s.poll_round = green__s.runq.len;
     green__s.in_loop = false;
     green__in_core = false;
     green__net_close(net);
@@ -195,11 +197,13 @@ static void wait_for_events(void)
 /* Is the switch about to be made the one that polls the loop? At most
  * once per round of the run queue: each poll reports again every fd
  * whose woken thread has not run yet, so polling more often than that
- * costs work quadratic in the ready threads. */
+ * costs work quadratic in the ready threads. The round is the queue as
+ * the last poll left it (the queue shrinks as it runs: its length now
+ * would make the rounds halves). */
 static inline bool poll_due(void)
 {
     unsigned n = green__s.polls_skipped + 1;
-    return n >= POLL_EVERY && n >= green__s.runq.len;
+    return n >= POLL_EVERY && n >= green__s.poll_round;
 }
 
 /* The next thread to run; runs the loop until there is one. */
@@ -248,8 +252,7 @@ static green_thread *next_ready(void)
  * contexts stored by hand would be wrong. */
 static void frame_unknown(void)
 {
-    green__say("libgreen: jump_fcontext does not keep a %d-byte frame; cannot switch",
-               JUMP_FRAME);
+    green__say("libgreen: jump_fcontext does not keep a %d-byte frame; cannot switch", JUMP_FRAME);
     abort();
 }
 
@@ -271,6 +274,7 @@ void green__reap_dead(void)
 static void resumed(transfer_t from)
 {
     green_thread *prev = from.data;
+    san_switch_end(prev);
     if (__builtin_expect(prev->ctx != from.fctx, 0))
         frame_unknown();
     green__reap_dead();
@@ -308,6 +312,7 @@ static inline __attribute__((always_inline)) transfer_t jump(fcontext_t to, gree
 {
     void *fctx, *data;
     fcontext_t *save = &self->ctx;
+    /* clang-format off */
     __asm__ volatile("sub $128, %%rsp\n\t"
                      "lea 1f(%%rip), %%rax\n\t"
                      "push %%rax\n\t"
@@ -322,6 +327,7 @@ static inline __attribute__((always_inline)) transfer_t jump(fcontext_t to, gree
                        "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
                        "xmm12", "xmm13", "xmm14", "xmm15", "st", "st(1)", "st(2)", "st(3)",
                        "st(4)", "st(5)", "st(6)", "st(7)");
+    /* clang-format on */
     return (transfer_t){fctx, data};
 }
 
@@ -334,6 +340,7 @@ void green__schedule(void)
         if (self->state == T_EXITED)
             green__s.dead = self;
         switch_to(self, next);
+        san_switch_begin(next);
         resumed(jump(next->ctx, self));
     } else {
         self->state = T_RUNNING;
@@ -354,6 +361,14 @@ struct jump_to {
     green_thread *self;
 };
 
+/* ASan must hear of every switch on both sides (san.h), and the side a
+ * short yield resumes runs no code first: sanitizer builds go the long way. */
+#ifdef GREEN_SANITIZE
+#define SHORT_YIELD 0
+#else
+#define SHORT_YIELD 1
+#endif
+
 /* green_yield's C part: store the caller's context (its jump_fcontext
  * frame will lie below sp) and say where to jump; {NULL} when there is
  * nobody to yield to, or the switch was made here, the long way. */
@@ -361,7 +376,7 @@ __attribute__((visibility("hidden"))) struct jump_to green__yield_next(char *sp)
 struct jump_to green__yield_next(char *sp)
 {
     green_thread *self = green__current, *next = green__s.runq.head;
-    if (!next || green__s.dead || poll_due()) {
+    if (!SHORT_YIELD || !next || green__s.dead || poll_due()) {
         yield_slowly();
         return (struct jump_to){NULL, NULL};
     }
@@ -414,13 +429,18 @@ __asm__(".text\n"
         ".size green_sched_yield, .-green_sched_yield\n");
 
 /* The running thread has had its slice (preempt.c): poll the loop, so
- * that threads whose event came are ready too, and run after them. */
+ * that threads whose event came are ready too, and run after them. Not
+ * before the threads the last poll found ready have run, as in
+ * next_ready: a tick in a long round would report all of their fds
+ * again; the thread goes behind them, and that round's end polls. */
 void green__preempt(void)
 {
     int saved_errno = errno;
     green__stats.preempted++;
-    green__s.polls_skipped = 0;
-    poll_loop(EVRUN_NOWAIT);
+    if (!green__s.runq.head || green__s.polls_skipped >= green__s.poll_round) {
+        green__s.polls_skipped = 0;
+        poll_loop(EVRUN_NOWAIT);
+    }
     if (green__s.runq.head) {
         green__ready(green__current);
         green__schedule();

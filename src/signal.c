@@ -24,9 +24,6 @@
  * pending in the kernel for sigwait (signalfd) as natively, and one any
  * thread accepts is delivered. glibc's internal signals (32, 33) and
  * SIGKILL/SIGSTOP are never touched. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,7 +36,7 @@
 /* Signals whose real blocking libgreen manages. */
 #define MANAGED (~(BIT(SIGKILL) | BIT(SIGSTOP) | BIT(32) | BIT(33)))
 
-_Atomic unsigned long green__sigseq;
+_Atomic unsigned long green__sigseq = 1; /* 0: no since (green_wait) */
 static _Atomic uint64_t pending, restarts;
 /* green__sigseq as each signal was last noted: a wait that began later
  * was not interrupted by it (natively the handler ran while its thread
@@ -156,6 +153,11 @@ void green_signal_note(int sig, int restart)
 int green_intr_restart(void)
 {
     return green__current && green__current->intr_restart;
+}
+
+unsigned long green_call_seq(void)
+{
+    return atomic_load(&green__sigseq);
 }
 
 /* Signals aimed at t while it blocked them and now unblocked are

@@ -1,5 +1,6 @@
 /* thread.c: green thread life: spawn, exit, join, detach, reap. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +25,21 @@ static void all_unlink(green_thread *t)
     if (t->all_next)
         t->all_next->all_prev = t->all_prev;
     t->all_prev = t->all_next = NULL;
+}
+
+/* Thread records allocated, and their count at the last trim or peak. */
+static size_t records, records_mark;
+
+/* Heap freed by ended threads lies between blocks still in use, where
+ * free() cannot return it: malloc_trim does. Done once the records have
+ * halved since their peak or the last trim, so a few times in any run. */
+static void record_free(green_thread *t)
+{
+    free(t);
+    if (--records <= records_mark / 2 && records_mark >= 4096) {
+        malloc_trim(0);
+        records_mark = records;
+    }
 }
 
 static void trampoline(transfer_t from)
@@ -53,9 +69,13 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     green_thread *t = calloc(1, sizeof *t);
     if (!t)
         return -EAGAIN;
+    /* The core's own mmap and madvise: the safety net need not trap them
+     * (a signal each, a few microseconds per thread made). */
+    unsigned char net = green__net_open();
     int r = attach_stack(t, attr);
     if (r == 0 && (r = green__tls_alloc(t)) < 0 && t->stack.owned)
         green__stack_free(&t->stack);
+    green__net_close(net);
     if (r < 0) {
         free(t);
         return r;
@@ -64,6 +84,8 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
     t->ctx = make_fcontext(top, t->stack.size, trampoline);
     t->fn = fn;
     t->arg = arg;
+    if (++records > records_mark)
+        records_mark = records;
     t->id = ++green__s.next_id;
     t->tid = (int)(GREEN_TID_BASE + t->id);
     t->detached = attr && attr->detached;
@@ -81,17 +103,24 @@ int green_spawn(green_thread **out, void *(*fn)(void *), void *arg, const struct
 /* Called on another stack once t has switched away for the last time. */
 void green__thread_reap(green_thread *t)
 {
+    /* Not preemptible (where the core is linked into the program, its
+     * code would be): a joiner switched to halfway would free t first. */
+    bool was = green__in_core;
+    green__in_core = true;
     if (green__s.cfg.stats && t->stack.owned) {
         size_t used = green__stack_depth(&t->stack);
         if (used > green__stats.deepest)
             green__stats.deepest = used;
     }
+    unsigned char net = green__net_open(); /* as in green_spawn */
     if (t->stack.owned)
         green__stack_free(&t->stack);
     t->stack.owned = false;
     green__tls_free(t);
+    green__net_close(net);
     if (t->detached && t != green__s.main)
-        free(t);
+        record_free(t);
+    green__in_core = was;
 }
 
 void green_exit(void *retval)
@@ -139,7 +168,7 @@ int green_join(green_thread *t, void **retval, int64_t deadline)
     green__reap_dead(); /* t itself, maybe: its record goes now */
     t->detached = true; /* joined: nobody may join it again */
     if (t != green__s.main)
-        free(t);
+        record_free(t);
     return 0;
 }
 
@@ -151,7 +180,7 @@ int green_detach(green_thread *t)
     t->detached = true;
     /* Already exited and reaped: only the record is left. */
     if (t->state == T_EXITED && !t->stack.owned && t != green__s.main)
-        free(t);
+        record_free(t);
     return 0;
 }
 

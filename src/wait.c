@@ -51,7 +51,8 @@ int green__block(enum wait_kind kind, const void *obj, int64_t deadline, bool ou
     self->wait_obj = obj;
     self->wait_since = ev_now(green__s.loop);
     self->wait_deadline = deadline;
-    self->block_seq = atomic_load_explicit(&green__sigseq, memory_order_relaxed);
+    self->block_seq = self->call_since ? self->call_since
+                                       : atomic_load_explicit(&green__sigseq, memory_order_relaxed);
     self->state = T_BLOCKED;
     if (deadline != GREEN_NEVER) {
         arm_timer(self, deadline);

@@ -50,6 +50,15 @@ includes() {
     sed -n 's/^\([^:]*:[0-9]*\):[[:space:]]*#[[:space:]]*include[[:space:]]*[<"]\([^>"]*\)[>"].*/\1:\2/p'
 }
 
+# Each #include of file $1 as "where header basename" lines.
+include_lines() {
+    source_lines "$1" | includes | while IFS= read -r inc; do
+        h=${inc##*:}
+        where=${inc%:*}
+        echo "${where#"$top/"} $h ${h##*/}"
+    done
+}
+
 src_headers=$(files src '*.h' | sed 's|.*/||')
 preload_headers=$(files preload '*.h' | sed 's|.*/||')
 
@@ -91,11 +100,7 @@ done
 set -- $(files preload '*.c' '*.h')
 echo "check-layering: preload/ ($# files) includes no core header but green.h, never fcontext.h"
 for f in "$@"; do
-    source_lines "$f" | includes | while IFS= read -r inc; do
-        h=${inc##*:}
-        b=${h##*/}
-        where=${inc%:*}
-        where=${where#"$top/"}
+    include_lines "$f" | while read -r where h b; do
         if [ "$b" = fcontext.h ]; then
             echo "$where: includes $h"
         elif [ "$b" != green.h ]; then
@@ -112,11 +117,7 @@ done
 set -- $(files tests/progs '*.c' '*.h')
 echo "check-layering: tests/progs/ ($# files) include no libgreen header"
 for f in "$@"; do
-    source_lines "$f" | includes | while IFS= read -r inc; do
-        h=${inc##*:}
-        b=${h##*/}
-        where=${inc%:*}
-        where=${where#"$top/"}
+    include_lines "$f" | while read -r where h b; do
         if [ "$b" = green.h ] || among "$b" $src_headers $preload_headers; then
             echo "$where: includes $h"
         fi

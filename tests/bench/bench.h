@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+
+#include "fcontext.h"
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 static inline int64_t bench_now(void)
@@ -69,6 +72,40 @@ static inline void bench_emit_count(const char *name, long value, const char *un
     printf("%s %ld %s\n", name, value, unit);
 }
 
+/* Value in kB of a "Name:   123 kB" line of /proc/self/status, or -1. */
+static inline long bench_status_kib(const char *name)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t len = strlen(name);
+    long v = -1;
+
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, len) == 0 && line[len] == ':') {
+            v = strtol(line + len + 1, NULL, 10);
+            break;
+        }
+    fclose(f);
+    return v;
+}
+
+/* The process's mappings (VMAs; vm.max_map_count caps them). */
+static inline long bench_count_maps(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    long n = 0;
+    int c;
+
+    if (!f)
+        return -1;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
 /* Exit with a message naming what failed: a benchmark that cannot run
  * must not print figures that look like results. */
 static inline void bench_die(const char *what, int neg_errno)
@@ -77,11 +114,10 @@ static inline void bench_die(const char *what, int neg_errno)
     exit(1);
 }
 
-#ifdef GREEN_FCONTEXT_H
 /* ---- the reference: a raw fcontext round trip ------------------------
  * Two bare fcontexts on their own stacks jump to each other: two
- * jump_fcontext calls per round trip and nothing else. */
-#include <sys/mman.h>
+ * jump_fcontext calls per round trip and nothing else (boost's, declared
+ * in fcontext.h: a benchmark that uses these links libboost_context.a). */
 
 #define BENCH_RAW_STACK ((size_t)64 * 1024)
 
@@ -138,8 +174,8 @@ static inline void bench_raw_free(struct bench_raw *r)
  * out are noise at n. */
 static inline double bench_raw_round_trip_ns(struct bench_raw *r, long n)
 {
-    fcontext_t ping = make_fcontext(r->ping_stack + BENCH_RAW_STACK, BENCH_RAW_STACK,
-                                    bench_raw_ping);
+    fcontext_t ping =
+        make_fcontext(r->ping_stack + BENCH_RAW_STACK, BENCH_RAW_STACK, bench_raw_ping);
     r->pong = make_fcontext(r->pong_stack + BENCH_RAW_STACK, BENCH_RAW_STACK, bench_raw_pong);
     r->n = n;
     int64_t t0 = bench_now();
@@ -147,7 +183,6 @@ static inline double bench_raw_round_trip_ns(struct bench_raw *r, long n)
     int64_t t1 = bench_now();
     return (double)(t1 - t0) / (double)n;
 }
-#endif
 
 #ifdef GREEN_H
 /* green_init with the GREEN_* variables (GREEN_TLS=own measures the

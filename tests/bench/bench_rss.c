@@ -19,42 +19,9 @@ struct mem {
     long rss_kib, pte_kib, vmas;
 };
 
-/* Value in kB of a "Name:   123 kB" line of /proc/self/status, or -1. */
-static long status_kib(const char *name)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    size_t len = strlen(name);
-    long v = -1;
-
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, name, len) == 0 && line[len] == ':') {
-            v = strtol(line + len + 1, NULL, 10);
-            break;
-        }
-    fclose(f);
-    return v;
-}
-
-static long count_maps(void)
-{
-    FILE *f = fopen("/proc/self/maps", "r");
-    long n = 0;
-    int c;
-
-    if (!f)
-        return -1;
-    while ((c = getc(f)) != EOF)
-        n += c == '\n';
-    fclose(f);
-    return n;
-}
-
 static struct mem mem_now(void)
 {
-    struct mem m = {status_kib("VmRSS"), status_kib("VmPTE"), count_maps()};
+    struct mem m = {bench_status_kib("VmRSS"), bench_status_kib("VmPTE"), bench_count_maps()};
     return m;
 }
 

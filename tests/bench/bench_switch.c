@@ -18,8 +18,9 @@
  * Usage: bench_switch [ROUND_TRIPS=20000] [REPS=301] */
 #include "fcontext.h"
 #include "green.h"
-#include "bench.h"
 
+/* After green.h: bench_green_init is defined only then. */
+#include "bench.h"
 
 /* ---- green side ------------------------------------------------------ */
 
@@ -88,8 +89,7 @@ int main(int argc, char **argv)
     printf("# %-22s %10s %10s\n", "", "best ns", "median ns");
     printf("# %-22s %10.2f %10.2f\n", "green_yield pair", gbest, gmed);
     printf("# %-22s %10.2f %10.2f\n", "raw jump_fcontext pair", rbest, rmed);
-    printf("# %-22s %10.2f %10.2f   (goal <= 2x)\n", "ratio green/raw", gbest / rbest,
-           gmed / rmed);
+    printf("# %-22s %10.2f %10.2f   (goal <= 2x)\n", "ratio green/raw", gbest / rbest, gmed / rmed);
     bench_raw_free(&rawrun);
     return 0;
 }

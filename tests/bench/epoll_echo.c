@@ -7,9 +7,6 @@
  * each readable connection read once and echoed (a short write keeps
  * the rest until writable). Exits 0 after N connections closed.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>

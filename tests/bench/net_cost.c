@@ -14,9 +14,6 @@
  * the first pthread_create (with one thread nothing could wait green).
  *
  * Usage: net_cost [ROUNDS]   (default 200000) */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>

@@ -5,9 +5,6 @@
  *
  * Usage: ticker_lag [TICKS]   (default 200)
  * Prints "tick_p50_us V us", "tick_p99_us V us" and "ticks N". */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>

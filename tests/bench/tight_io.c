@@ -9,9 +9,6 @@
  * one the other loads left alone, and a difference of a few percent
  * shows only there.
  * Prints "io_pipe_ns V ns" and "io_socketpair_ns V ns". */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -22,7 +22,6 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "fcontext.h"
 #include "bench.h"
 
 static int stop;

@@ -4,9 +4,6 @@
  * together with anything it started. The parent waits in poll() on the
  * output pipes and a pidfd of the child: no sleeps, no SIGCHLD handler
  * (criterion owns the test process's signals). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include "run.h"
 
 #include <criterion/criterion.h>
@@ -302,19 +299,88 @@ void run_must_finish(struct run_result *r, int preload, const char *const argv[]
                  preload ? "(preloaded)" : "(native)", r->err);
 }
 
+void run_ok(struct run_result *r, int preload, const char *const argv[],
+            const char *const extra_env[])
+{
+    run_must_finish(r, preload, argv, extra_env, RUN_LIMIT);
+}
+
+/* Length of the line at s, without its newline. */
+static size_t line_len(const char *s)
+{
+    const char *e = strchr(s, '\n');
+    return e ? (size_t)(e - s) : strlen(s);
+}
+
+/* The line after the one at s, or NULL at the end of the text. */
+static const char *next_line(const char *s)
+{
+    const char *e = strchr(s, '\n');
+    return e && e[1] ? e + 1 : NULL;
+}
+
+#define DIFF_SHOWN 10 /* differing lines named in a failure */
+
+/* Compare two outputs line by line and describe into b the lines that
+ * differ: number, section (the last "== name" line above) and both
+ * texts. Returns how many lines differ. */
+static int describe_diff(struct buf *b, const char *nat, const char *shim)
+{
+    const char *n = *nat ? nat : NULL, *s = *shim ? shim : NULL;
+    const char *section = NULL;
+    size_t section_len = 0;
+    int line = 0, differ = 0;
+    while (n || s) {
+        line++;
+        size_t nl = n ? line_len(n) : 0, sl = s ? line_len(s) : 0;
+        if (n && strncmp(n, "== ", 3) == 0) {
+            section = n;
+            section_len = nl;
+        }
+        if (!n || !s || nl != sl || memcmp(n, s, nl) != 0) {
+            if (++differ <= DIFF_SHOWN) {
+                buf_printf(b, "  line %d", line);
+                if (section)
+                    buf_printf(b, " (in %.*s)", (int)section_len, section);
+                buf_printf(b, ":\n    native:   %.*s\n    libgreen: %.*s\n", n ? (int)nl : 5,
+                           n ? n : "(end)", s ? (int)sl : 5, s ? s : "(end)");
+            }
+        }
+        n = n ? next_line(n) : NULL;
+        s = s ? next_line(s) : NULL;
+    }
+    if (differ > DIFF_SHOWN)
+        buf_printf(b, "  (%d more lines differ)\n", differ - DIFF_SHOWN);
+    return differ;
+}
+
+/* Expect the same text on a stream natively and under the shim; a
+ * failure names the lines that differ. */
+static void expect_same_text(const char *what, const char *stream, const char *nat,
+                             const char *shim)
+{
+    if (strcmp(nat, shim) == 0)
+        return;
+    struct buf b = {0};
+    int differ = describe_diff(&b, nat, shim);
+    cr_expect_fail("%s: %s differs under libgreen (%d of its lines):\n%s", what, stream, differ,
+                   b.p ? b.p : "  (only a final newline)\n");
+    free(b.p);
+}
+
 void run_expect_same(const char *const argv[], const char *const extra_env[], int limit_s,
                      struct run_result *shim_out)
 {
     struct run_result nat, shim;
-    const char *what = argv[1] ? argv[1] : argv[0];
+    char what[256] = "";
+    for (size_t i = 0, n = 0; argv[i] && n < sizeof what; i++)
+        n += (size_t)snprintf(what + n, sizeof what - n, "%s%s", i ? " " : "", argv[i]);
     run_must_finish(&nat, 0, argv, extra_env, limit_s);
     run_must_finish(&shim, 1, argv, extra_env, limit_s);
     cr_expect_eq(shim.status, nat.status, "%s: status %#x under libgreen, %#x natively", what,
                  shim.status, nat.status);
-    cr_expect_str_eq(shim.out, nat.out, "%s: stdout differs.\n--- native:\n%s--- libgreen:\n%s",
-                     what, nat.out, shim.out);
-    cr_expect_str_eq(shim.err, nat.err, "%s: stderr differs.\n--- native:\n%s--- libgreen:\n%s",
-                     what, nat.err, shim.err);
+    expect_same_text(what, "stdout", nat.out, shim.out);
+    expect_same_text(what, "stderr", nat.err, shim.err);
     cr_expect(WIFEXITED(nat.status) && WEXITSTATUS(nat.status) == 0,
               "%s failed natively (status %#x): %s", what, nat.status, nat.err);
     run_free(&nat);
@@ -322,4 +388,38 @@ void run_expect_same(const char *const argv[], const char *const extra_env[], in
         *shim_out = shim;
     else
         run_free(&shim);
+}
+
+void assert_same(const char *const argv[])
+{
+    run_expect_same(argv, NULL, RUN_LIMIT, NULL);
+}
+
+void assert_same_one_thread(const char *const argv[])
+{
+    struct run_result shim;
+    run_expect_same(argv, NULL, RUN_LIMIT, &shim);
+    cr_expect(strstr(shim.out, "Threads:\t1\n") != NULL, "%s: not one OS thread:\n%s", argv[0],
+              shim.out);
+    run_free(&shim);
+}
+
+int run_os_threads(int pid)
+{
+    char path[64], line[256];
+    int n = -1;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "Threads: %d", &n) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return n;
+}
+
+void need_python(void)
+{
+    if (access(PYTHON, X_OK) != 0)
+        cr_skip_test(PYTHON " is not installed (scripts/setup installs python3)");
 }

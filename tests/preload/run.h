@@ -16,6 +16,14 @@
 
 #include <stddef.h>
 
+/* Limits of the criterion tests: TIMEOUT for a whole test (.timeout),
+ * RUN_LIMIT for one run of a program in it. Generous: they only end a
+ * test that hangs, and the machine may be shared. */
+#define TIMEOUT 120
+#define RUN_LIMIT 60
+/* Debian's python3, which scripts/setup installs. */
+#define PYTHON "/usr/bin/python3"
+
 struct run_result {
     int status;    /* wait status (use WIFEXITED/WEXITSTATUS/WTERMSIG);
                       -1 when the program could not be started */
@@ -51,10 +59,27 @@ int run_prog_in(struct run_result *r, int preload, const char *const argv[],
 void run_must_finish(struct run_result *r, int preload, const char *const argv[],
                      const char *const extra_env[], int limit_s);
 /* For criterion tests: run argv natively and under the shim and expect
- * the same status, stdout and stderr, and success natively. With shim
- * non-NULL, it gets the shim's run for more checks (run_free it). */
+ * the same status, stdout and stderr, and success natively. The test
+ * programs print one claim a line ("call: result"), so a difference is
+ * reported as the lines that differ, each with its number and the
+ * section ("== name" line) it is in, not as two whole outputs. With
+ * shim non-NULL, it gets the shim's run for more checks (run_free it). */
 void run_expect_same(const char *const argv[], const char *const extra_env[], int limit_s,
                      struct run_result *shim);
+/* run_must_finish with RUN_LIMIT. */
+void run_ok(struct run_result *r, int preload, const char *const argv[],
+            const char *const extra_env[]);
+/* run_expect_same with RUN_LIMIT and no extra environment. */
+void assert_same(const char *const argv[]);
+/* The same, and the shim's output (the program prints the Threads: line
+ * of /proc/self/status) shows one OS thread. */
+void assert_same_one_thread(const char *const argv[]);
+/* Skip the current test when PYTHON is not installed. */
+void need_python(void);
+
+/* How many OS threads process pid has (/proc), or -1. */
+int run_os_threads(int pid);
+
 /* Free the buffers of r (r itself is the caller's) and zero it. */
 void run_free(struct run_result *r);
 

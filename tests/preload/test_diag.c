@@ -44,14 +44,14 @@ static int lines(const char *s)
     return n;
 }
 
-Test(diag, dump_names_each_thread_what_it_waits_on_and_where, .timeout = 60)
+Test(diag, dump_names_each_thread_what_it_waits_on_and_where, .timeout = TIMEOUT)
 {
     struct run_result r;
     char sig[8];
     snprintf(sig, sizeof sig, "%d", SIGUSR2);
     const char *argv[] = {"blocked", sig, NULL};
     const char *env[] = {"GREEN_DUMP_SIGNAL=USR2", NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d, stderr:\n%s",
               r.status, r.err);
     cr_assert_str_eq(r.out, "done\n");
@@ -71,7 +71,7 @@ Test(diag, dump_names_each_thread_what_it_waits_on_and_where, .timeout = 60)
 /* The dump signal, the watchdog's signal and the trace file are
  * libgreen's: a sleep goes on through them, and the program's first fd is
  * still the lowest (natively: no signal at all, no trace). */
-Test(diag, libgreens_own_signals_and_files_stay_out_of_the_program, .timeout = 60)
+Test(diag, libgreens_own_signals_and_files_stay_out_of_the_program, .timeout = TIMEOUT)
 {
     char path[] = "/tmp/green-trace-XXXXXX";
     int fd = mkstemp(path);
@@ -84,8 +84,8 @@ Test(diag, libgreens_own_signals_and_files_stay_out_of_the_program, .timeout = 6
     const char *gargv[] = {"core_calls", sig, "150", NULL};
     const char *env[] = {"GREEN_DUMP_SIGNAL=USR2", "GREEN_WATCHDOG=20", trace, NULL};
     struct run_result n, g;
-    run_must_finish(&n, 0, nargv, NULL, 30);
-    run_must_finish(&g, 1, gargv, env, 30);
+    run_ok(&n, 0, nargv, NULL);
+    run_ok(&g, 1, gargv, env);
     unlink(path);
     cr_assert_str_eq(n.out, "first fd 3\nnanosleep 0 \n", "natively:\n%s%s", n.out, n.err);
     cr_assert_str_eq(g.out, n.out, "under libgreen:\n%s%s", g.out, g.err);
@@ -95,12 +95,12 @@ Test(diag, libgreens_own_signals_and_files_stay_out_of_the_program, .timeout = 6
     run_free(&g);
 }
 
-Test(diag, stats_at_exit_count_threads_and_suspensions_by_call, .timeout = 60)
+Test(diag, stats_at_exit_count_threads_and_suspensions_by_call, .timeout = TIMEOUT)
 {
     struct run_result r;
     const char *argv[] = {"sleepers", "-n", "20", NULL};
     const char *env[] = {"GREEN_STATS=1", NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s", r.err);
     HAS_LINE(r.err, "libgreen: stats after");
     HAS_LINE(r.err, "green threads", "21 created", "21 at peak");
@@ -113,12 +113,12 @@ Test(diag, stats_at_exit_count_threads_and_suspensions_by_call, .timeout = 60)
     run_free(&r);
 }
 
-Test(diag, stats_count_calls_run_on_helper_threads, .timeout = 60)
+Test(diag, stats_count_calls_run_on_helper_threads, .timeout = TIMEOUT)
 {
     struct run_result r;
     const char *argv[] = {"lookups", NULL};
     const char *env[] = {"GREEN_STATS=1", NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     unsigned long n = 0;
     const char *line = strstr(r.err, "offloaded");
     cr_assert(line && sscanf(line, "offloaded %lu calls", &n) == 1 && n > 0,
@@ -127,7 +127,7 @@ Test(diag, stats_count_calls_run_on_helper_threads, .timeout = 60)
     run_free(&r);
 }
 
-Test(diag, stats_go_to_the_file_named, .timeout = 60)
+Test(diag, stats_go_to_the_file_named, .timeout = TIMEOUT)
 {
     char path[] = "/tmp/green-stats-XXXXXX";
     int fd = mkstemp(path);
@@ -138,7 +138,7 @@ Test(diag, stats_go_to_the_file_named, .timeout = 60)
     struct run_result r;
     const char *argv[] = {"sleepers", "-n", "5", NULL};
     const char *env[] = {var, NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_assert_null(strstr(r.err, "libgreen: stats"), "stats on stderr:\n%s", r.err);
     FILE *f = fopen(path, "r");
     char buf[4096] = "";
@@ -150,7 +150,7 @@ Test(diag, stats_go_to_the_file_named, .timeout = 60)
     run_free(&r);
 }
 
-Test(diag, trace_writes_one_line_per_suspension, .timeout = 60)
+Test(diag, trace_writes_one_line_per_suspension, .timeout = TIMEOUT)
 {
     char path[] = "/tmp/green-trace-XXXXXX";
     int fd = mkstemp(path);
@@ -161,7 +161,7 @@ Test(diag, trace_writes_one_line_per_suspension, .timeout = 60)
     struct run_result r;
     const char *argv[] = {"sleepers", "-n", "7", NULL};
     const char *env[] = {var, NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     FILE *f = fopen(path, "r");
     char buf[8192] = "";
     size_t n = fread(buf, 1, sizeof buf - 1, f);
@@ -180,24 +180,24 @@ Test(diag, trace_writes_one_line_per_suspension, .timeout = 60)
     run_free(&r);
 }
 
-Test(diag, watchdog_names_a_thread_that_spins, .timeout = 60)
+Test(diag, watchdog_names_a_thread_that_spins, .timeout = TIMEOUT)
 {
     struct run_result r;
     const char *argv[] = {"spinner", "800", NULL};
     const char *env[] = {"GREEN_WATCHDOG=200", "GREEN_SLICE=0", NULL}; /* not preempted */
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_assert_str_eq(r.out, "done\n");
     HAS_LINE(r.err, "libgreen: watchdog: green thread", "\"spinner\"", "has held the OS thread for",
              "GREEN_WATCHDOG=200", "running in");
     run_free(&r);
 }
 
-Test(diag, watchdog_is_silent_when_threads_block, .timeout = 60)
+Test(diag, watchdog_is_silent_when_threads_block, .timeout = TIMEOUT)
 {
     struct run_result r;
     const char *argv[] = {"sleepers", "-n", "50", NULL};
     const char *env[] = {"GREEN_WATCHDOG=100", NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_assert_null(strstr(r.err, "watchdog"), "%s", r.err);
     run_free(&r);
 }
@@ -207,7 +207,7 @@ static void refused(const char *var, const char *name)
     struct run_result r;
     const char *argv[] = {"sleepers", "-n", "1", NULL};
     const char *env[] = {var, NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2, "%s: status %d", var, r.status);
     cr_assert_eq(lines(r.err), 1, "%s: one line expected:\n%s", var, r.err);
     cr_assert(strstr(r.err, name), "%s: the line must name %s:\n%s", var, name, r.err);
@@ -215,7 +215,7 @@ static void refused(const char *var, const char *name)
     run_free(&r);
 }
 
-Test(diag, bad_values_are_refused_in_one_line, .timeout = 60)
+Test(diag, bad_values_are_refused_in_one_line, .timeout = TIMEOUT)
 {
     refused("GREEN_DUMP_SIGNAL=NOPE", "GREEN_DUMP_SIGNAL");
     refused("GREEN_DUMP_SIGNAL=KILL", "GREEN_DUMP_SIGNAL");

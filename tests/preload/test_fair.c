@@ -11,12 +11,9 @@
 
 #include "run.h"
 
-#define PYTHON "/usr/bin/python3"
-#define TIMEOUT 120
-
 static void same(const char *scenario)
 {
-    run_expect_same((const char *const[]){"fair", scenario, NULL}, NULL, 60, NULL);
+    assert_same((const char *const[]){"fair", scenario, NULL});
 }
 
 /* ---- C programs ------------------------------------------------------- */
@@ -59,7 +56,7 @@ static void refused(const char *var)
     struct run_result r;
     const char *const argv[] = {"fair", "poll", NULL};
     const char *const env[] = {var, NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2, "%s: status %#x", var, r.status);
     cr_expect(strstr(r.err, "GREEN_SLICE") && strchr(r.err, '\n') == r.err + strlen(r.err) - 1,
               "%s: one line naming GREEN_SLICE expected:\n%s", var, r.err);
@@ -80,12 +77,12 @@ Test(fair, greenrun_slice_option, .timeout = TIMEOUT)
     struct run_result r;
     const char *gr = run_env("GREEN_GREENRUN");
     const char *const bad[] = {gr, "--slice", "x", run_prog_path("fair"), "poll", NULL};
-    cr_assert_eq(run_prog(&r, 0, bad, NULL, 30), 0, "%s", r.err);
+    run_ok(&r, 0, bad, NULL);
     cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 2, "status %#x", r.status);
     cr_expect(strstr(r.err, "--slice") != NULL, "%s", r.err);
     run_free(&r);
     const char *const good[] = {gr, "--slice=2", run_prog_path("fair"), "poll", NULL};
-    cr_assert_eq(run_prog(&r, 0, good, NULL, 30), 0, "%s", r.err);
+    run_ok(&r, 0, good, NULL);
     cr_expect_str_eq(r.out, "poll: the other thread read 1 byte 'x'\n", "%s", r.err);
     run_free(&r);
 }
@@ -100,7 +97,7 @@ Test(fair, the_dump_prints_while_a_thread_spins, .timeout = TIMEOUT)
     snprintf(sig, sizeof sig, "%d", SIGUSR2);
     const char *const argv[] = {"fair", "spin", sig, NULL};
     const char *const env[] = {"GREEN_SLICE=0", "GREEN_DUMP_SIGNAL=USR2", NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_expect_str_eq(r.out, "spin: stopped by a signal\n");
     cr_expect(strstr(r.err, "libgreen: dump of 2 green threads") != NULL, "%s", r.err);
     cr_expect(strstr(r.err, ": running") != NULL, "%s", r.err);
@@ -113,7 +110,7 @@ Test(fair, the_watchdog_is_silent_about_a_preempted_thread, .timeout = TIMEOUT)
     struct run_result r;
     const char *const argv[] = {"fair", "compute", NULL};
     const char *const env[] = {"GREEN_WATCHDOG=100", NULL};
-    cr_assert_eq(run_prog(&r, 1, argv, env, 30), 0, "%s", r.err);
+    run_ok(&r, 1, argv, env);
     cr_expect(strstr(r.err, "watchdog") == NULL, "%s", r.err);
     run_free(&r);
 }
@@ -122,8 +119,7 @@ Test(fair, the_watchdog_is_silent_about_a_preempted_thread, .timeout = TIMEOUT)
 
 static void py_same(const char *script)
 {
-    if (access(PYTHON, X_OK))
-        cr_skip_test("no " PYTHON);
+    need_python();
     run_expect_same((const char *const[]){PYTHON, "-c", script, NULL}, NULL, 90, NULL);
 }
 

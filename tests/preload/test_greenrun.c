@@ -4,9 +4,6 @@
  * the result) or refuses with status 2 and one line on stderr starting
  * with "greenrun: ". Refusals must happen before the program runs, so
  * those tests also check that the program wrote nothing. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE /* asprintf; configure usually defines it */
-#endif
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <stdio.h>
@@ -17,8 +14,6 @@
 #include <unistd.h>
 
 #include "run.h"
-
-#define TIMEOUT 30
 
 /* Run greenrun with args (NULL-terminated) and extra_env, never with
  * libgreen preloaded into greenrun itself. */
@@ -31,7 +26,7 @@ static void greenrun(struct run_result *r, const char *const args[], const char 
         argv[n] = args[n - 1];
     }
     argv[n] = NULL;
-    int rc = run_prog(r, 0, argv, env, TIMEOUT);
+    int rc = run_prog(r, 0, argv, env, RUN_LIMIT);
     cr_assert_eq(rc, 0, "greenrun did not finish: %s", r->err);
     cr_assert(WIFEXITED(r->status), "greenrun died: status %#x, stderr: %s", r->status, r->err);
 }

@@ -3,9 +3,6 @@
  * threads, never leave O_NONBLOCK on a shared pipe, and carry a
  * thread-per-connection echo server through 1,000 concurrent clients
  * on one OS thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,19 +16,6 @@
 #include <unistd.h>
 
 #include "run.h"
-
-#define TIMEOUT 120
-#define RUN_LIMIT 60
-
-static void run_ok(struct run_result *r, int preload, const char *const argv[])
-{
-    run_must_finish(r, preload, argv, NULL, RUN_LIMIT);
-}
-
-static void assert_same(const char *const argv[])
-{
-    run_expect_same(argv, NULL, RUN_LIMIT, NULL);
-}
 
 /* One test per call family: each runs the same cases natively and under
  * the shim, while another thread exists (so the shim's waiting paths). */
@@ -59,6 +43,9 @@ SAME(accept_alone)
 /* A read interrupted by a handler: resumed with SA_RESTART, EINTR
  * without. */
 SAME(read_intr)
+/* The same, and timeouts and EOF, on fds whose reads libgreen has
+ * learned to wait for before the first attempt. */
+SAME(learned)
 
 /* Every read, write, recv, send, accept, connect, sendfile, splice, tee,
  * poll and select on every kind of fd, with zero lengths, the wrong
@@ -76,13 +63,13 @@ Test(io, edge_calls_same_as_native, .timeout = TIMEOUT)
  * finds only the program's. */
 Test(io, own_fds_are_hidden_from_fd_scans, .timeout = TIMEOUT)
 {
-    run_expect_same((const char *const[]){"own_fds", NULL}, NULL, 60, NULL);
+    assert_same((const char *const[]){"own_fds", NULL});
 }
 
 Test(io, close_wakes_a_waiting_reader_with_ebadf, .timeout = TIMEOUT)
 {
     struct run_result r;
-    run_ok(&r, 1, (const char *const[]){"io_calls", "closewait", NULL});
+    run_ok(&r, 1, (const char *const[]){"io_calls", "closewait", NULL}, NULL);
     cr_expect(strstr(r.out, "reader after close: -1 EBADF") != NULL, "%s%s", r.out, r.err);
     run_free(&r);
 }
@@ -173,21 +160,6 @@ static int start_server(int *outfd)
     return port;
 }
 
-/* OS threads of pid, from /proc. */
-static int threads_of(pid_t pid)
-{
-    char path[64], line[256];
-    int n = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (sscanf(line, "Threads: %d", &n) == 1)
-            break;
-    if (f)
-        fclose(f);
-    return n;
-}
-
 Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
      .fini = kill_server)
 {
@@ -216,7 +188,7 @@ Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
     struct pollfd p = {fleet[0], POLLIN, 0};
     int most = 0, t;
     while (poll(&p, 1, 500) == 0)
-        if ((t = threads_of(server)) > most)
+        if ((t = run_os_threads(server)) > most)
             most = t;
     char buf[512] = "";
     ssize_t n = 0, r;
@@ -224,7 +196,7 @@ Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
         n += r;
     int status;
     waitpid(f, &status, 0);
-    if ((t = threads_of(server)) > most)
+    if ((t = run_os_threads(server)) > most)
         most = t;
     cr_expect(WIFEXITED(status) && WEXITSTATUS(status) == 0, "echo_fleet: %#x %s", status, buf);
     cr_expect(strstr(buf, "conns 1000 ok 1000 failed 0 ") != NULL, "echo_fleet: %s", buf);

@@ -4,29 +4,11 @@
  *
  * Every test runs its program twice (run.h: natively, then with
  * LD_PRELOAD) and compares stdout, stderr and the exit status. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <criterion/criterion.h>
 #include <string.h>
 #include <sys/wait.h>
 
 #include "run.h"
-
-#define TIMEOUT 90   /* criterion's limit for a whole test */
-#define RUN_LIMIT 40 /* run.h's limit for one run of a program */
-
-static void run_ok(struct run_result *r, int preload, const char *const argv[],
-                   const char *const env[])
-{
-    run_must_finish(r, preload, argv, env, RUN_LIMIT);
-}
-
-/* Same stdout, stderr and status natively and under the shim. */
-static void assert_same(const char *const argv[])
-{
-    run_expect_same(argv, NULL, RUN_LIMIT, NULL);
-}
 
 Test(preload, threads_basic_same_as_native, .timeout = TIMEOUT)
 {

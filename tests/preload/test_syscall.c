@@ -2,9 +2,6 @@
  * syscall(2) with futexes, reads and sleeps, C++20 atomic waits and Rust's
  * std threads (which wait with syscall(SYS_futex)), natively and under
  * the shim: the same output, on one OS thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,26 +10,14 @@
 
 #include "run.h"
 
-#define TIMEOUT 120
-#define RUN_LIMIT 60
-
-static void assert_same(const char *const argv[], int one_thread)
-{
-    struct run_result shim;
-    run_expect_same(argv, NULL, RUN_LIMIT, &shim);
-    if (one_thread)
-        cr_expect(strstr(shim.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", shim.out);
-    run_free(&shim);
-}
-
 Test(syscall, futexes_reads_and_sleeps_through_syscall_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"raw_calls", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"raw_calls", "-t", NULL});
 }
 
 Test(syscall, cxx20_atomic_wait_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"atomic_wait", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"atomic_wait", "-t", NULL});
 }
 
 Test(syscall, rust_std_threads_same_as_native, .timeout = TIMEOUT)
@@ -53,17 +38,17 @@ Test(syscall, rust_std_threads_same_as_native, .timeout = TIMEOUT)
 
 Test(net, fgets_from_a_pipe_lets_a_ticker_tick, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"stdio_wait", "fgets", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"stdio_wait", "fgets", "-t", NULL});
 }
 
 Test(net, getline_on_a_socket_lets_a_ticker_tick, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"stdio_wait", "getline", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"stdio_wait", "getline", "-t", NULL});
 }
 
 Test(net, fread_from_a_pty_lets_a_ticker_tick, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"stdio_wait", "fread", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"stdio_wait", "fread", "-t", NULL});
 }
 
 /* Two green threads writing lines to one FILE whose writes block: no
@@ -83,7 +68,7 @@ Test(net, one_file_two_writers_same_as_native, .timeout = TIMEOUT)
  * connected at once: natively 1000+ OS threads, under the shim one. */
 Test(net, fdopen_fgets_server_serves_1000_clients_on_one_os_thread, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"stdio_wait", "server", "1000", NULL}, 0);
+    assert_same((const char *const[]){"stdio_wait", "server", "1000", NULL});
     struct run_result r;
     run_must_finish(&r, 1, (const char *const[]){"stdio_wait", "server", "1000", "-t", NULL},
                     NULL, RUN_LIMIT);

@@ -1,9 +1,6 @@
 /* test_threads.c: pthreads, C11 threads, C++ std::thread and Python's
  * threading under libgreen: the same results as natively, on one OS
  * thread, with waits that overlap instead of serialising. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <netinet/in.h>
@@ -18,29 +15,9 @@
 
 #include "run.h"
 
-#define TIMEOUT 120
-#define RUN_LIMIT 60
-#define PYTHON "/usr/bin/python3"
-
-static void run_ok(struct run_result *r, int preload, const char *const argv[])
-{
-    run_must_finish(r, preload, argv, NULL, RUN_LIMIT);
-}
-
-/* Same stdout, stderr and status natively and under the shim; with
- * one_thread, the shim's output (which prints Threads:) shows one. */
-static void assert_same(const char *const argv[], int one_thread)
-{
-    struct run_result shim;
-    run_expect_same(argv, NULL, RUN_LIMIT, &shim);
-    if (one_thread)
-        cr_expect(strstr(shim.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", shim.out);
-    run_free(&shim);
-}
-
 Test(threads, sync_objects_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"threads_sync", NULL}, 0);
+    assert_same((const char *const[]){"threads_sync", NULL});
 }
 
 /* Named and process-shared semaphores and a process-shared mutex used
@@ -48,30 +25,30 @@ Test(threads, sync_objects_same_as_native, .timeout = TIMEOUT)
  * had. */
 Test(threads, shared_objects_and_no_memory_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"threads_shared", NULL}, 0);
+    assert_same((const char *const[]){"threads_shared", NULL});
 }
 
 Test(threads, c11_threads_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"threads_c11", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"threads_c11", "-t", NULL});
 }
 
 Test(threads, cxx_std_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"threads_cxx", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"threads_cxx", "-t", NULL});
 }
 
 /* Each thread its own gettid(), main's the pid; tgkill takes them. */
 Test(threads, thread_ids_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"thread_ids", NULL}, 0);
+    assert_same((const char *const[]){"thread_ids", NULL});
 }
 
 /* An allocator that starts through pthread keys, once and a mutex is
  * not re-entered by them: it initialises once, and fork does not hang. */
 Test(threads, allocator_booting_through_keys_inits_once, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"malloc_boot", NULL}, 0);
+    assert_same((const char *const[]){"malloc_boot", NULL});
 }
 
 /* Threads a library loaded after libgreen starts through
@@ -79,9 +56,9 @@ Test(threads, allocator_booting_through_keys_inits_once, .timeout = TIMEOUT)
  * the process keeps one OS thread while they live. */
 Test(threads, rtld_next_pthread_create_makes_green_threads, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"dl_next", NULL}, 0);
+    assert_same((const char *const[]){"dl_next", NULL});
     struct run_result r;
-    run_ok(&r, 1, (const char *const[]){"dl_next", "-t", NULL});
+    run_ok(&r, 1, (const char *const[]){"dl_next", "-t", NULL}, NULL);
     cr_expect(strstr(r.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s%s", r.out, r.err);
     run_free(&r);
 }
@@ -91,27 +68,22 @@ Test(threads, rtld_next_pthread_create_makes_green_threads, .timeout = TIMEOUT)
  * pthread_getattr_np names, a deep recursion. */
 Test(threads, tls_per_thread_same_as_native_on_one_os_thread, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"tls_threads", "-t", NULL}, 1);
+    assert_same_one_thread((const char *const[]){"tls_threads", "-t", NULL});
 }
 
 /* thread_local constructors and destructors, in order, before keys'. */
 Test(threads, cxx_thread_local_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"tls_cxx", NULL}, 0);
+    assert_same((const char *const[]){"tls_cxx", NULL});
 }
 
 /* ---- Python (Debian's python3; scripts/setup installs it) ---------------- */
-
-static int have_python(void)
-{
-    return access(PYTHON, X_OK) == 0;
-}
 
 static struct run_result py(int preload, const char *script)
 {
     struct run_result r;
     const char *const argv[] = {PYTHON, "-c", script, NULL};
-    run_ok(&r, preload, argv);
+    run_ok(&r, preload, argv, NULL);
     cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "python3 status %#x: %s",
               r.status, r.err);
     return r;
@@ -122,8 +94,7 @@ static struct run_result py(int preload, const char *script)
 /* 500 threads sleeping 1 s each overlap: about 1 s, not 500. */
 Test(threads, python_500_sleepers_overlap_on_one_os_thread, .timeout = TIMEOUT)
 {
-    if (!have_python())
-        cr_skip_test("no " PYTHON);
+    need_python();
     struct run_result r = py(1, "import threading, time\n"
                                 "ts = [threading.Thread(target=time.sleep, args=(1,))"
                                 " for _ in range(500)]\n"
@@ -138,8 +109,7 @@ Test(threads, python_500_sleepers_overlap_on_one_os_thread, .timeout = TIMEOUT)
 /* queue.Queue: 50 producers and 50 consumers pass 100,000 items. */
 Test(threads, python_queue_producers_consumers_sum_exactly, .timeout = TIMEOUT)
 {
-    if (!have_python())
-        cr_skip_test("no " PYTHON);
+    need_python();
     struct run_result r = py(1, "import threading, queue\n"
                                 "q = queue.Queue(maxsize=1000); N = 100000; P = 50\n"
                                 "sums = []; lock = threading.Lock()\n"
@@ -203,8 +173,7 @@ static const char client_py[] =
 
 Test(threads, python_threading_tcp_server_serves_1000_clients, .timeout = TIMEOUT)
 {
-    if (!have_python())
-        cr_skip_test("no " PYTHON);
+    need_python();
     /* The server runs under the shim with its stdout on a pipe; the
      * client gets the port line on its stdin. */
     int p[2];
@@ -241,7 +210,7 @@ Test(threads, python_threading_tcp_server_serves_1000_clients, .timeout = TIMEOU
 
 Test(threads, deferred_cancellation_and_cleanup_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"threads_cancel", NULL}, 0);
+    assert_same((const char *const[]){"threads_cancel", NULL});
 }
 
 /* ---- a real program with 43 KB of TLS: haproxy, nbthread 4 -------------- */
@@ -296,6 +265,7 @@ static pid_t start_haproxy(int preload, const char *cfg, int port)
     kill(-pid, SIGKILL);
     waitpid(pid, NULL, 0);
     cr_assert_fail("haproxy did not listen on port %d", port);
+    return -1; /* not reached */
 }
 
 /* 8 requests open at once; returns how many got the configured answer. */
@@ -321,20 +291,6 @@ static int requests(int port)
     return ok;
 }
 
-static int os_threads(pid_t pid)
-{
-    char path[64], line[256];
-    int n = -1;
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    FILE *f = fopen(path, "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "Threads:", 8))
-            n = atoi(line + 8);
-    if (f)
-        fclose(f);
-    return n;
-}
-
 /* Its thread id and per-thread state live in TLS: before each green
  * thread had its own, its workers never answered under libgreen. */
 Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
@@ -355,7 +311,7 @@ Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
         int ok = 0;
         for (int round = 0; round < 5; round++)
             ok += requests(port);
-        int threads = os_threads(pid);
+        int threads = run_os_threads(pid);
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
         cr_expect_eq(ok, 40, "%s: %d of 40 requests answered", preload ? "libgreen" : "native",
@@ -372,7 +328,7 @@ Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
  * sigsuspend and pause are cancellation points. */
 Test(threads, waits_are_cancellation_points_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"wait_cancel", NULL}, 0);
+    assert_same((const char *const[]){"wait_cancel", NULL});
 }
 
 /* Edge semantics of blocking calls: restarts after SA_RESTART, connect
@@ -381,5 +337,5 @@ Test(threads, waits_are_cancellation_points_same_as_native, .timeout = TIMEOUT)
  * full, a listening socket passed on, huge stacks, tryjoin. */
 Test(threads, wait_edges_same_as_native, .timeout = TIMEOUT)
 {
-    assert_same((const char *const[]){"wait_edges", NULL}, 0);
+    assert_same((const char *const[]){"wait_edges", NULL});
 }

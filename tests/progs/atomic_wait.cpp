@@ -7,9 +7,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <string>
 #include <thread>
+
+#include "check.h"
 
 int main(int argc, char **argv)
 {
@@ -42,12 +42,7 @@ int main(int argc, char **argv)
     late.join();
     std::printf("late notify: flag %d, other thread ran %d\n", flag.load(), (int)other_ran.load());
 
-    if (argc > 1 && !std::strcmp(argv[1], "-t")) {
-        std::ifstream st("/proc/self/status");
-        std::string line;
-        while (std::getline(st, line))
-            if (line.rfind("Threads:", 0) == 0)
-                std::printf("%s\n", line.c_str());
-    }
+    if (argc > 1 && !std::strcmp(argv[1], "-t"))
+        print_os_threads();
     return 0;
 }

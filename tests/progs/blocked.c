@@ -12,9 +12,6 @@
  * With "hang", main prints "ready" once all are blocked and then waits
  * in its join for ever (for a debugger to look at; kill it).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>

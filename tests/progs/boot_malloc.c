@@ -9,9 +9,6 @@
  * handler then waits for ever on the mutex the first one took.
  *
  * Memory comes from a bump arena; free does nothing. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>

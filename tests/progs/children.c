@@ -6,9 +6,6 @@
  * handlers from a threaded program (the child has the calling thread
  * only), and N threads each running system("sleep 0.3") at once. The
  * output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -21,28 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 extern char **environ;
 
-static volatile int stop_ticking, ticks;
+static struct ticker tick;
 static volatile sig_atomic_t sigchld_seen;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    struct timespec ts = {0, 20000000};
-    while (!stop_ticking) {
-        nanosleep(&ts, NULL);
-        ticks++;
-    }
-    return NULL;
-}
 
 static pid_t child_exiting(int code, int ms)
 {
@@ -90,18 +71,17 @@ static void *nothing(void *arg)
 
 int main(void)
 {
-    pthread_t tick;
     int st;
     struct sigaction sa = {.sa_handler = on_sigchld, .sa_flags = SA_RESTART};
     sigaction(SIGCHLD, &sa, NULL);
-    pthread_create(&tick, NULL, ticker, NULL);
+    ticker_start(&tick, 20);
 
     pid_t pid = child_exiting(7, 300);
     printf("WNOHANG while running: %d\n", (int)waitpid(pid, &st, WNOHANG));
-    int before = ticks;
+    int before = tick.ticks;
     pid_t r = waitpid(pid, &st, 0);
     printf("waitpid: %s, exit %d, others ran: %s\n", r == pid ? "pid" : "other",
-           WEXITSTATUS(st), ticks > before + 3 ? "yes" : "no");
+           WEXITSTATUS(st), tick.ticks > before + 3 ? "yes" : "no");
     printf("SIGCHLD handler ran: %s\n", sigchld_seen ? "yes" : "no");
     r = waitpid(-1, &st, 0);
     printf("waitpid no child: %d %s\n", (int)r, strerror(errno));
@@ -188,7 +168,7 @@ int main(void)
      * one after the other. */
     enum { N = 3 };
     pthread_t th[N];
-    double t0 = now();
+    double t0 = now_s();
     for (int i = 0; i < N; i++)
         pthread_create(&th[i], NULL, system_sleep, NULL);
     int ok = 0;
@@ -197,10 +177,9 @@ int main(void)
         pthread_join(th[i], &v);
         ok += v == 0;
     }
-    double el = now() - t0;
+    double el = now_s() - t0;
     printf("%d concurrent system(sleep 0.3): %d ok, overlapped: %s\n", N, ok,
            el < 0.3 * (N - 1) ? "yes" : "no");
-    stop_ticking = 1;
-    pthread_join(tick, NULL);
+    ticker_stop(&tick);
     return 0;
 }

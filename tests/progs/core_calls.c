@@ -11,9 +11,6 @@
  * SPIN_MS: neither the dump nor the watchdog's signal is the program's,
  * so neither may cut main's sleep short (EINTR).
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -28,13 +25,6 @@
 
 static int sig;
 static long spin;
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *signaller(void *x)
 {

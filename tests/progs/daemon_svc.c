@@ -15,9 +15,6 @@
  * readiness pipe, runs 200 client threads, sends SIGHUP and waits for
  * generation 1, sends SIGTERM and waits for the daemon to exit (pidfd).
  * The output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -6,9 +6,6 @@
  *
  *   dl_next [-t]   -t: print the Threads: line of /proc/self/status
  *                  while the three threads are alive */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>

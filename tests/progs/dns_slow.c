@@ -8,9 +8,6 @@
  * Queries are answered in arrival order, each DELAY_MS after it came,
  * so that concurrent queries overlap. Prints "ready" on stdout once
  * bound, then serves until killed. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #define QMAX 256
 
 struct query {
@@ -31,13 +30,6 @@ struct query {
     unsigned char buf[512];
     size_t len;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Turn the query in q into its answer; returns the answer's length. */
 static size_t answer(struct query *q)

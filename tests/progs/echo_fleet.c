@@ -18,9 +18,6 @@
  *
  * Every phase has a deadline, so a stuck server costs at most
  * CONNECT_TIMEOUT + SECONDS + GRACE. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>

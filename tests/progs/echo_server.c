@@ -9,9 +9,6 @@
  *   --max N  exit (status 0) once N connections have been closed.
  * The first line on stdout is "port N", the port listened on.
  * Diagnostics go to stderr. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -15,9 +15,6 @@
  * and writers, poll asking only for POLLPRI on a file, select beyond
  * FD_SETSIZE) would hang the whole process if the call blocked the OS
  * thread. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -18,9 +18,6 @@
  * Under a libgreen without preemption the first never ends (main never
  * wakes) and the others spin forever.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -35,7 +32,6 @@
 #include "check.h"
 
 static volatile int stop;
-static int ticks;
 
 static void *compute(void *arg)
 {
@@ -45,25 +41,16 @@ static void *compute(void *arg)
     return arg;
 }
 
-static void *ticker(void *arg)
-{
-    struct timespec ten = {0, 10 * 1000000};
-    while (!stop) {
-        nanosleep(&ten, NULL);
-        ticks++;
-    }
-    return arg;
-}
-
 static int scenario_compute(void)
 {
-    pthread_t c, t;
-    CHECK(pthread_create(&t, NULL, ticker, NULL));
+    pthread_t c;
+    struct ticker tick;
+    ticker_start(&tick, 10);
     CHECK(pthread_create(&c, NULL, compute, NULL));
     sleep(1);
     stop = 1;
+    int ticks = ticker_stop(&tick);
     CHECK(pthread_join(c, NULL));
-    CHECK(pthread_join(t, NULL));
     if (ticks >= 40)
         printf("compute: the ticker kept ticking\n");
     else

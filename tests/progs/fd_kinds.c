@@ -10,9 +10,6 @@
  * hang. For a timerfd the event comes by itself: main counts how often
  * it ran while the reader waited. Prints what each read returned.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>

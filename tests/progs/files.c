@@ -8,9 +8,6 @@
  * odd-sized chunks, checking every byte, the final offset and EOF, while
  * another thread keeps sleeping. Bad fds give EBADF. The output is the
  * same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -10,9 +10,6 @@
  * Usage: io_calls [CASE...]   (no CASE: all those that behave the same
  * natively; "closewait" only under libgreen: natively a read blocked in
  * another thread ignores close). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "check.h"
+
 #define BIG (4 * 1024 * 1024)
 
 static void show(const char *what, long r)
@@ -43,13 +42,6 @@ static void show(const char *what, long r)
 }
 
 #define SHOW(call) show(#call, (long)(call))
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void spawn(void *(*fn)(void *), void *arg, pthread_t *t)
 {
@@ -814,31 +806,100 @@ static void signal_then_data(pid_t parent)
     write(data_pipe[1], "d", 1);
 }
 
+/* A thread that writes "abc" to the fd it is given at each 'g' read
+ * from pong, and closes it at 'q'. */
+static int pong[2];
+
+static void *feed(void *arg)
+{
+    int fd = (int)(intptr_t)arg;
+    char c;
+    while (read(pong[0], &c, 1) == 1 && c == 'g')
+        write(fd, "abc", 3);
+    close(fd);
+    return NULL;
+}
+
+/* Reads of rfd that each ask feed for data first: under libgreen every
+ * one finds nothing and waits, so rfd is learned as a fd to wait for
+ * before the first attempt (fdguess.c). Short counts, as natively. */
+static void train(int rfd, int wfd, pthread_t *t)
+{
+    char buf[10];
+    pipe(pong);
+    spawn(feed, (void *)(intptr_t)wfd, t);
+    for (int i = 0; i < 4; i++) {
+        write(pong[1], "g", 1);
+        SHOW(read(rfd, buf, sizeof buf));
+    }
+}
+
+static void untrain(pthread_t t)
+{
+    write(pong[1], "q", 1);
+    join(t);
+    close(pong[0]), close(pong[1]);
+}
+
 /* A read blocked on a pipe and interrupted by a handler: it resumes and
- * returns the data with SA_RESTART, fails with EINTR without. */
+ * returns the data with SA_RESTART, fails with EINTR without. learned:
+ * on a pipe libgreen has learned to wait for before reading. */
+static void read_intr(int restart, int learned)
+{
+    struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    int go[2];
+    pipe(data_pipe), pipe(ack_pipe), pipe(go);
+    if (learned) {
+        pthread_t t;
+        int keep = dup(data_pipe[1]);
+        train(data_pipe[0], data_pipe[1], &t);
+        untrain(t); /* feed closed its end: the child writes through keep */
+        data_pipe[1] = keep;
+    }
+    pid_t pid = child_after_go(go[0], signal_then_data);
+    write(go[1], "g", 1);
+    char c = 0;
+    printf("%sSA_RESTART %d: ", learned ? "learned, " : "", restart);
+    SHOW(read(data_pipe[0], &c, 1));
+    if (c != 'd')
+        SHOW(read(data_pipe[0], &c, 1));
+    printf("got %c\n", c);
+    int status;
+    waitpid(pid, &status, 0);
+    printf("child status %d\n", status);
+    close(go[0]), close(go[1]), close(data_pipe[0]), close(data_pipe[1]);
+    close(ack_pipe[0]), close(ack_pipe[1]);
+    signal(SIGUSR1, SIG_DFL);
+}
+
 static void case_read_intr(void)
 {
-    for (int restart = 1; restart >= 0; restart--) {
-        struct sigaction sa = {.sa_handler = on_usr1, .sa_flags = restart ? SA_RESTART : 0};
-        sigemptyset(&sa.sa_mask);
-        sigaction(SIGUSR1, &sa, NULL);
-        int go[2];
-        pipe(data_pipe), pipe(ack_pipe), pipe(go);
-        pid_t pid = child_after_go(go[0], signal_then_data);
-        write(go[1], "g", 1);
-        char c = 0;
-        printf("SA_RESTART %d: ", restart);
-        SHOW(read(data_pipe[0], &c, 1));
-        if (c != 'd')
-            SHOW(read(data_pipe[0], &c, 1));
-        printf("got %c\n", c);
-        int status;
-        waitpid(pid, &status, 0);
-        printf("child status %d\n", status);
-        close(go[0]), close(go[1]), close(data_pipe[0]), close(data_pipe[1]);
-        close(ack_pipe[0]), close(ack_pipe[1]);
-    }
-    signal(SIGUSR1, SIG_DFL);
+    read_intr(1, 0);
+    read_intr(0, 0);
+}
+
+/* Once libgreen waits before reading, reads still end as natively: a
+ * timeout with EAGAIN, EOF, and a handler's EINTR (or, with SA_RESTART,
+ * the data). */
+static void case_learned(void)
+{
+    int sv[2];
+    char c = 0;
+    pthread_t t;
+    socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+    train(sv[0], sv[1], &t);
+    struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    double t0 = now_s();
+    SHOW(read(sv[0], &c, 1));
+    printf("waited at least 0.09 s: %d\n", now_s() - t0 >= 0.09);
+    untrain(t);
+    SHOW(read(sv[0], &c, 1));
+    close(sv[0]);
+    read_intr(1, 1);
+    read_intr(0, 1);
 }
 
 /* Under libgreen only: close of a fd another thread waits on wakes it
@@ -897,7 +958,7 @@ static const struct {
     {"closeall", case_closeall, 1}, {"closewait", case_closewait, 0},
     {"stdin", case_stdin, 0},       {"sendfile", case_sendfile, 1},
     {"splice", case_splice, 1},     {"accept_alone", case_accept_alone, 1},
-    {"read_intr", case_read_intr, 1},
+    {"read_intr", case_read_intr, 1}, {"learned", case_learned, 1},
 };
 
 int main(int argc, char **argv)

@@ -11,9 +11,6 @@
  *                      libgreen 1 plus its helper threads still alive)
  *
  * The output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <grp.h>
@@ -28,6 +25,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "check.h"
 
 static void addrinfo_of(const char *node, const char *serv, int family, char *out, size_t len)
 {
@@ -109,19 +108,7 @@ static void *all_calls(void *arg)
     return NULL;
 }
 
-static volatile int done;
-static int ticks;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    struct timespec ts = {0, 50000000};
-    while (!done) {
-        nanosleep(&ts, NULL);
-        ticks++;
-    }
-    return NULL;
-}
+static struct ticker tick;
 
 static void *resolve(void *arg)
 {
@@ -132,8 +119,8 @@ static void *resolve(void *arg)
 
 int main(int argc, char **argv)
 {
-    pthread_t t, tick;
-    pthread_create(&tick, NULL, ticker, NULL);
+    pthread_t t;
+    ticker_start(&tick, 50);
     if (argc > 2 && (!strcmp(argv[1], "-p") || !strcmp(argv[1], "-pt"))) {
         int n = argc - 2;
         pthread_t th[64];
@@ -145,21 +132,13 @@ int main(int argc, char **argv)
             printf("%s\n", (char *)out);
             free(out);
         }
-        done = 1;
-        pthread_join(tick, NULL);
-        printf("ticker ran during the lookups: %s\n", ticks >= 3 ? "yes" : "no");
-        char line[128];
-        FILE *f = argv[1][2] ? fopen("/proc/self/status", "r") : NULL;
-        while (f && fgets(line, sizeof line, f))
-            if (!strncmp(line, "Threads:", 8))
-                fputs(line, stdout);
-        if (f)
-            fclose(f);
+        printf("ticker ran during the lookups: %s\n", ticker_stop(&tick) >= 3 ? "yes" : "no");
+        if (argv[1][2])
+            print_os_threads();
         return 0;
     }
     pthread_create(&t, NULL, all_calls, NULL);
     pthread_join(t, NULL);
-    done = 1;
-    pthread_join(tick, NULL);
+    ticker_stop(&tick);
     return 0;
 }

@@ -3,9 +3,6 @@
  * exist, then the program forks (the allocator's fork handlers run) and
  * says how many times the allocator initialised: once, natively and
  * under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

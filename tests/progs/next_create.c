@@ -2,9 +2,6 @@
  * it looks up with dlsym(RTLD_NEXT) or dlvsym, as jemalloc does, for
  * dl_next. It also defines probe(), as dl_next does: looked up with
  * RTLD_NEXT from here, nothing after this library defines it. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>

@@ -4,9 +4,6 @@
  * each way must find the same fds: stdin, stdout, stderr and the two
  * the program opened. The output is the same natively and under
  * libgreen, whose own fds are not the program's. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <dirent.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -8,9 +8,6 @@
  * input cases run while another thread exists (it blocks in read), so
  * that under libgreen they take the waiting paths. Every line printed is the
  * same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>

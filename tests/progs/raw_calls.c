@@ -9,9 +9,6 @@
  * thread runs throughout: a wait that blocked the whole process would
  * stop it. Every line is the same natively and under libgreen; -t also
  * prints the "Threads:" line of /proc/self/status. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -39,13 +36,6 @@ static long futex(uint32_t *w, int op, uint32_t val, const struct timespec *ts, 
     return syscall(SYS_futex, w, op, val, ts, w2, val3);
 }
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static const char *err(long r)
 {
     return r < 0 ? strerrorname_np(errno) : "ok";
@@ -53,25 +43,14 @@ static const char *err(long r)
 
 /* ---- the ticker ---------------------------------------------------------- */
 
-static volatile int ticks, stop_ticker;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    while (!stop_ticker) {
-        nanosleep(&ts, NULL);
-        ticks++;
-    }
-    return NULL;
-}
+static struct ticker tick;
 
 /* Whether the ticker ticked while f ran (a wait of at least 200 ms). */
 static void ticked_during(const char *what, void (*f)(void))
 {
-    int before = ticks;
+    int before = tick.ticks;
     f();
-    printf("%s: ticker %s\n", what, ticks - before >= 5 ? "kept ticking" : "stopped");
+    printf("%s: ticker %s\n", what, tick.ticks - before >= 5 ? "kept ticking" : "stopped");
 }
 
 /* ---- ping-pong ----------------------------------------------------------- */
@@ -111,23 +90,23 @@ static uint32_t word = 7;
 static void timeouts(void)
 {
     struct timespec rel = {0, 300 * 1000 * 1000}, abs;
-    double t0 = now();
+    double t0 = now_s();
     long r = futex(&word, FUTEX_WAIT_PRIVATE, 7, &rel, NULL, 0);
-    printf("relative timeout: %ld %s, waited %s\n", r, err(r), now() - t0 >= 0.29 ? "enough" : "too little");
+    printf("relative timeout: %ld %s, waited %s\n", r, err(r), now_s() - t0 >= 0.29 ? "enough" : "too little");
     clock_gettime(CLOCK_MONOTONIC, &abs);
     abs.tv_nsec += 200 * 1000 * 1000;
     if (abs.tv_nsec >= 1000000000) {
         abs.tv_sec++;
         abs.tv_nsec -= 1000000000;
     }
-    t0 = now();
+    t0 = now_s();
     r = futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 7, &abs, NULL, FUTEX_BITSET_MATCH_ANY);
-    printf("absolute monotonic timeout: %ld %s, waited %s\n", r, err(r), now() - t0 >= 0.19 ? "enough" : "too little");
+    printf("absolute monotonic timeout: %ld %s, waited %s\n", r, err(r), now_s() - t0 >= 0.19 ? "enough" : "too little");
     clock_gettime(CLOCK_REALTIME, &abs);
     abs.tv_sec += 1;
-    t0 = now();
+    t0 = now_s();
     r = futex(&word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 7, &abs, NULL, ~0u);
-    printf("absolute realtime timeout: %ld %s, waited %s\n", r, err(r), now() - t0 >= 0.5 ? "enough" : "too little");
+    printf("absolute realtime timeout: %ld %s, waited %s\n", r, err(r), now_s() - t0 >= 0.5 ? "enough" : "too little");
 }
 
 static void bad_input(void)
@@ -287,7 +266,7 @@ static void *sleeper(void *arg)
 static void raw_sleeps(void)
 {
     pthread_t t[SLEEPERS];
-    double t0 = now();
+    double t0 = now_s();
     for (int i = 0; i < SLEEPERS; i++)
         CHECK(pthread_create(&t[i], NULL, sleeper, NULL));
     int failed = 0;
@@ -296,7 +275,7 @@ static void raw_sleeps(void)
         CHECK(pthread_join(t[i], &r));
         failed += r != NULL;
     }
-    double took = now() - t0;
+    double took = now_s() - t0;
     printf("%d syscall(SYS_nanosleep) of 0.5 s: %d failed, %s\n", SLEEPERS, failed,
            took < 5 ? "overlapping" : "serialised");
     struct timespec ts = {0, 1000};
@@ -319,8 +298,7 @@ static void raw_sleeps(void)
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
-    pthread_t tick;
-    CHECK(pthread_create(&tick, NULL, ticker, NULL));
+    ticker_start(&tick, 10);
     ping_pong();
     ticked_during("futex timeouts", timeouts);
     bad_input();
@@ -329,8 +307,7 @@ int main(int argc, char **argv)
     ticked_during("shared futex", shared);
     ticked_during("raw read", raw_read);
     ticked_during("raw sleeps", raw_sleeps);
-    stop_ticker = 1;
-    CHECK(pthread_join(tick, NULL));
+    ticker_stop(&tick);
     if (argc > 1 && !strcmp(argv[1], "-t"))
         print_os_threads();
     return 0;

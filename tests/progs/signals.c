@@ -8,9 +8,6 @@
  * thread, pause in a thread while main blocks the signal, sigsuspend,
  * and sigaction reading back the program's own handler. The output is
  * the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>

@@ -8,9 +8,6 @@
  * /proc/self/status, read by main while the others sleep.
  * -e instead prints what the sleep calls return on edge cases (bad
  * times, other clocks, absolute times), while a second thread exists. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -20,17 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
-}
+#include "check.h"
 
 /* Returns (void *)1 when the sleep ended early or failed. */
 static void *sleeper(void *arg)
 {
-    double t0 = now();
+    double t0 = now_s();
     int bad;
     if ((long)arg % 2 == 0) {
         bad = sleep(1) != 0;
@@ -38,7 +30,7 @@ static void *sleeper(void *arg)
         struct timespec ts = {1, 0};
         bad = nanosleep(&ts, NULL) != 0;
     }
-    return (void *)(long)(bad || now() - t0 < 1.0);
+    return (void *)(long)(bad || now_s() - t0 < 1.0);
 }
 
 /* The "Threads:" line of /proc/self/status, with plain read calls. */
@@ -112,10 +104,10 @@ static int edge_cases(void)
     show("nanosleep nsec -1", nanosleep(&(struct timespec){0, -1}, NULL));
     show("nanosleep sec -1", nanosleep(&(struct timespec){-1, 0}, NULL));
     show("nanosleep 0", nanosleep(&(struct timespec){0, 0}, NULL));
-    double t0 = now();
+    double t0 = now_s();
     ts = (struct timespec){0, 50000000};
     show("nanosleep 50 ms", nanosleep(&ts, &ts));
-    printf("slept 50 ms at least: %d\n", now() - t0 >= 0.05);
+    printf("slept 50 ms at least: %d\n", now_s() - t0 >= 0.05);
     show_cns("clock_nanosleep nsec 1e9", CLOCK_MONOTONIC, 0, 0, 1000000000);
     show_cns("clock_nanosleep abs sec -1", CLOCK_MONOTONIC, TIMER_ABSTIME, -1, 0);
     show_cns("clock_nanosleep thread cputime", CLOCK_THREAD_CPUTIME_ID, 0, 0, 1000000);
@@ -129,9 +121,9 @@ static int edge_cases(void)
     errno = 77;
     printf("sleep 0: %u errno %d\n", sleep(0), errno);
     show("usleep 0", usleep(0));
-    t0 = now();
+    t0 = now_s();
     show("usleep 1000000", usleep(1000000));
-    printf("slept 1 s at least: %d\n", now() - t0 >= 1.0);
+    printf("slept 1 s at least: %d\n", now_s() - t0 >= 1.0);
     if (write(idle_pipe[1], "x", 1) != 1 || pthread_join(t, NULL))
         return 1;
     return 0;
@@ -152,7 +144,7 @@ int main(int argc, char **argv)
             return 2;
     }
     pthread_t *t = calloc((size_t)n, sizeof *t);
-    double t0 = now();
+    double t0 = now_s();
     for (long i = 0; i < n; i++) {
         int r = pthread_create(&t[i], NULL, sleeper, (void *)i);
         if (r) {
@@ -168,7 +160,7 @@ int main(int argc, char **argv)
         pthread_join(t[i], &ret);
         early += ret != NULL;
     }
-    double el = now() - t0;
+    double el = now_s() - t0;
     printf("slept: %ld threads\n", n);
     printf("early or failed: %ld\n", early);
     printf("elapsed: %s\n", el < 1.0 ? "under 1 s" : el < 3.0 ? "1 to 3 s" : "3 s or more");

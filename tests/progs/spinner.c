@@ -6,23 +6,15 @@
  * sleeps 10 ms; prints "done" when both are back. Under libgreen the
  * sleeper cannot run before the spinner ends: what the watchdog is for.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
 
-static long ms;
+#include "check.h"
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
+static long ms;
 
 static void *spin(void *x)
 {

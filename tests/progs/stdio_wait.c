@@ -16,9 +16,6 @@
  * wait is green. Every line printed is the same natively and under
  * libgreen; -t (last argument) also prints "Threads:" (with the server,
  * natively, its threads may still be ending). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -36,18 +33,7 @@
 
 #include "check.h"
 
-static volatile int ticks, stop;
-
-static void *ticker(void *arg)
-{
-    (void)arg;
-    struct timespec ts = {0, 100 * 1000 * 1000};
-    while (!stop) {
-        nanosleep(&ts, NULL);
-        ticks++;
-    }
-    return NULL;
-}
+static struct ticker tick;
 
 static int wfd;
 
@@ -72,7 +58,8 @@ static pthread_t write_later(int fd, const char *text)
 
 static void report(const char *what, int before, const char *got)
 {
-    printf("%s: \"%s\", ticker %s\n", what, got, ticks - before >= 5 ? "kept ticking" : "stopped");
+    printf("%s: \"%s\", ticker %s\n", what, got,
+           tick.ticks - before >= 5 ? "kept ticking" : "stopped");
 }
 
 static void via_fgets(void)
@@ -81,7 +68,7 @@ static void via_fgets(void)
     if (pipe(p) < 0)
         exit(1);
     FILE *f = fdopen(p[0], "r");
-    int before = ticks;
+    int before = tick.ticks;
     pthread_t t = write_later(p[1], "a line through a pipe\n");
     char buf[128] = "";
     if (!fgets(buf, sizeof buf, f))
@@ -99,7 +86,7 @@ static void via_getline(void)
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0)
         exit(1);
     FILE *f = fdopen(sv[0], "r");
-    int before = ticks;
+    int before = tick.ticks;
     pthread_t t = write_later(sv[1], "a line through a socket\n");
     char *line = NULL;
     size_t cap = 0;
@@ -126,7 +113,7 @@ static void via_fread(void)
     tcsetattr(slave, TCSANOW, &raw);
     FILE *f = fdopen(slave, "r");
     setvbuf(f, NULL, _IONBF, 0);
-    int before = ticks;
+    int before = tick.ticks;
     pthread_t t = write_later(master, "pty!");
     char buf[8] = "";
     size_t n = fread(buf, 1, 4, f);
@@ -281,8 +268,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: stdio_wait fgets|getline|fread|server N|locks [-t]\n");
         return 2;
     }
-    pthread_t t;
-    CHECK(pthread_create(&t, NULL, ticker, NULL));
+    ticker_start(&tick, 100);
     if (!strcmp(argv[1], "fgets"))
         via_fgets();
     else if (!strcmp(argv[1], "getline"))
@@ -293,8 +279,7 @@ int main(int argc, char **argv)
         server(argc > 2 ? atoi(argv[2]) : 100);
     else if (!strcmp(argv[1], "locks"))
         locks();
-    stop = 1;
-    CHECK(pthread_join(t, NULL));
+    ticker_stop(&tick);
     if (!strcmp(argv[argc - 1], "-t")) {
         print_os_threads();
     }

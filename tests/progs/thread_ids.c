@@ -6,9 +6,6 @@
  * thread's sigsuspend; tgkill with an id no thread has fails with ESRCH.
  * The child a thread forks has one thread, whose id is its pid.
  * The output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>

@@ -6,9 +6,6 @@
  * across a sleep, and pthread_exit from main while a thread still runs
  * (the process then ends with status 0 when that thread ends). The
  * output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <pthread.h>
 #include <stdint.h>

@@ -6,15 +6,15 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <future>
 #include <iostream>
 #include <mutex>
 #include <queue>
 #include <shared_mutex>
-#include <string>
 #include <thread>
 #include <vector>
+
+#include "check.h"
 
 int main(int argc, char **argv)
 {
@@ -92,12 +92,7 @@ int main(int argc, char **argv)
     std::printf("wait_for timed out %d\n", (int)(r == std::cv_status::timeout));
     lk.unlock();
 
-    if (argc > 1 && !std::strcmp(argv[1], "-t")) {
-        std::ifstream st("/proc/self/status");
-        std::string line;
-        while (std::getline(st, line))
-            if (line.rfind("Threads:", 0) == 0)
-                std::printf("%s\n", line.c_str());
-    }
+    if (argc > 1 && !std::strcmp(argv[1], "-t"))
+        print_os_threads();
     return 0;
 }

@@ -10,9 +10,6 @@
  * thread alive so that, under libgreen, its waits are green ones. Prints
  * what each call returned.
  */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

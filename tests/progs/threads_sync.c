@@ -4,9 +4,6 @@
  * the output is the same natively and under libgreen. Contended waits
  * show other threads running meanwhile (a counter advanced by a thread
  * that yields). Sleeps are only timeouts, never synchronisation. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>

@@ -4,9 +4,6 @@
  * yields and condition waits. Then one thread's pthread_getattr_np names
  * the stack it runs on, and a deep recursion fits the default stack.
  * -t: print Threads: from /proc/self/status last. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <ctype.h>
 #include <dlfcn.h>
 #include <errno.h>

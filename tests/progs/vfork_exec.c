@@ -9,9 +9,6 @@
  * thread's signal mask: the parent's reader keeps
  * waiting and then reads, and the parent's handler still runs. The
  * output is the same natively and under libgreen. */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>

@@ -18,9 +18,6 @@
  *   - a signal sent to the process that only main blocks, main waiting
  *     for it in sigwait, is returned by sigwait (last: natively nothing
  *     else could take it, a wrong answer kills the process). */
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -64,13 +61,6 @@ static void *short_sleep(void *arg)
 {
     usleep(200000);
     return arg;
-}
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static const char *err(int r)
@@ -239,9 +229,9 @@ static void epoll_closed(void)
     ev.data.fd = p[0];
     epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev);
     CHECK(pthread_create(&t, NULL, closer, NULL));
-    double t0 = now();
+    double t0 = now_s();
     int r = epoll_wait(ep, &ev, 1, 400);
-    double took = now() - t0;
+    double took = now_s() - t0;
     printf("epoll_wait, epoll fd closed meanwhile: %d %s, waited to its timeout %s\n", r, err(r),
            took > 0.3 ? "yes" : "no");
     CHECK(pthread_join(t, NULL));

@@ -44,6 +44,18 @@ static void check_aborted(const struct child *c)
               "the child must die by SIGABRT; it %s; stderr:\n%s", status_str(c->status), c->out);
 }
 
+/* Run fn in a child that must abort with one thread reported waiting;
+ * returns the child, for more checks. */
+static const struct child *expect_reported(void (*fn)(void *), void *arg, const char *who,
+                                           const void *what, unsigned long holder)
+{
+    static struct child c;
+    child_run(&c, fn, arg);
+    check_aborted(&c);
+    check_waits_on(&c, who, what, holder);
+    return &c;
+}
+
 static void check_clean(const struct child *c)
 {
     cr_assert(WIFEXITED(c->status) && WEXITSTATUS(c->status) == 0, "child %s; stderr:\n%s",
@@ -51,6 +63,14 @@ static void check_clean(const struct child *c)
     cr_assert_null(strcasestr(c->out, "deadlock"), "a report when there is no deadlock:\n%s",
                    c->out);
     cr_assert(strstr(c->out, "CLEAN"), "the child did not finish; stderr:\n%s", c->out);
+}
+
+/* Run fn in a child that must end cleanly, with no deadlock report. */
+static void expect_clean(void (*fn)(void *))
+{
+    static struct child c;
+    child_run(&c, fn, NULL);
+    check_clean(&c);
 }
 
 /* ---- two mutexes taken in opposite orders --------------------------------- */
@@ -128,11 +148,9 @@ static void sem_child(void *mode)
 
 Test(deadlock, joining_a_thread_that_waits_forever_on_a_semaphore_is_reported, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, sem_child, (void *)(intptr_t)GREEN_DEADLOCK_ABORT);
-    check_aborted(&c);
-    check_waits_on(&c, "sem-sitter", &S, 0);
-    cr_assert_null(strstr(c.out, "joined"), "main went on:\n%s", c.out);
+    const struct child *c =
+        expect_reported(sem_child, (void *)(intptr_t)GREEN_DEADLOCK_ABORT, "sem-sitter", &S, 0);
+    cr_assert_null(strstr(c->out, "joined"), "main went on:\n%s", c->out);
 }
 
 static char proc_state(pid_t pid)
@@ -190,10 +208,7 @@ static void lonely_main_child(void *arg)
 
 Test(deadlock, main_alone_waiting_forever_is_reported, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, lonely_main_child, NULL);
-    check_aborted(&c);
-    check_waits_on(&c, "main", &S, 0);
+    expect_reported(lonely_main_child, NULL, "main", &S, 0);
 }
 
 static void self_relock_child(void *arg)
@@ -207,10 +222,7 @@ static void self_relock_child(void *arg)
 
 Test(deadlock, relock_of_a_normal_mutex_by_its_only_thread_is_reported, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, self_relock_child, NULL);
-    check_aborted(&c);
-    check_waits_on(&c, "main", &M, 1);
+    expect_reported(self_relock_child, NULL, "main", &M, 1);
 }
 
 /* ---- waits that something outside can end are no deadlock ------------------- */
@@ -304,9 +316,7 @@ static void sleeper_child(void *arg)
 
 Test(deadlock, a_sleeping_mutex_holder_is_not_a_deadlock, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, sleeper_child, NULL);
-    check_clean(&c);
+    expect_clean(sleeper_child);
 }
 
 static void timed_wait_child(void *arg)
@@ -322,9 +332,7 @@ static void timed_wait_child(void *arg)
 
 Test(deadlock, waits_with_a_deadline_are_not_a_deadlock, .timeout = 30)
 {
-    static struct child c;
-    child_run(&c, timed_wait_child, NULL);
-    check_clean(&c);
+    expect_clean(timed_wait_child);
 }
 
 /* ---- green_dump --------------------------------------------------------------- */

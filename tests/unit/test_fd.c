@@ -30,6 +30,16 @@ static void make_pipe(int p[2])
     cr_assert_eq(pipe(p), 0, "pipe: %s", strerror(errno));
 }
 
+/* A new pipe p, and a thread waiting to read its read end (w says how). */
+static green_thread *pipe_reader(int p[2], struct fdwait *w)
+{
+    make_pipe(p);
+    *w = (struct fdwait){.fd = p[0], .events = GREEN_IN, .deadline = GREEN_NEVER, .tag = 10};
+    green_thread *t = spawn_ok(wait_fd, w);
+    green_yield();
+    return t;
+}
+
 static void make_socketpair(int s[2])
 {
     cr_assert_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, s), 0, "socketpair: %s", strerror(errno));
@@ -96,10 +106,8 @@ Test(fd, eof_counts_as_readable, .timeout = 20)
 {
     GREEN_INIT();
     int p[2];
-    make_pipe(p);
-    struct fdwait w = {.fd = p[0], .events = GREEN_IN, .deadline = GREEN_NEVER, .tag = 10};
-    green_thread *t = spawn_ok(wait_fd, &w);
-    green_yield();
+    struct fdwait w;
+    green_thread *t = pipe_reader(p, &w);
     cr_assert_eq(lg.n, 1, "the reader waits");
     close_fd(p[1]);
     join_ok(t);
@@ -269,10 +277,8 @@ Test(fd, interrupt_wakes_an_fd_waiter_with_eintr, .timeout = 20)
 {
     GREEN_INIT();
     int p[2];
-    make_pipe(p);
-    struct fdwait w = {.fd = p[0], .events = GREEN_IN, .deadline = GREEN_NEVER, .tag = 10};
-    green_thread *t = spawn_ok(wait_fd, &w);
-    green_yield();
+    struct fdwait w;
+    green_thread *t = pipe_reader(p, &w);
     cr_assert_eq(green_interrupt(t), 0);
     join_ok(t);
     cr_assert_eq(w.result, -EINTR);
@@ -360,14 +366,20 @@ Test(fd, a_token_passes_through_a_ring_of_hundred_threads, .timeout = 30)
 
 static green_sem idle_sem;
 
+/* Log, then wait 100 ms on a semaphore nobody posts: a waiter left on an
+ * fd would end this wait early, with the fd's event. */
+static void *log_then_idle(void)
+{
+    evlog_add(&lg, 1);
+    return (void *)(intptr_t)green_sem_wait(&idle_sem, in_ms(100));
+}
+
 static void *fd_timeout_then_sem(void *arg)
 {
     int fd = *(int *)arg;
     int r = green_fd_wait(fd, GREEN_IN, in_ms(20));
     cr_expect_eq(r, -ETIMEDOUT, "fd wait: %d", r);
-    evlog_add(&lg, 1);
-    /* A waiter left on fd would wake this wait with GREEN_IN. */
-    return (void *)(intptr_t)green_sem_wait(&idle_sem, in_ms(100));
+    return log_then_idle();
 }
 
 Test(fd, a_timed_out_wait_leaves_no_waiter_behind, .timeout = 20)
@@ -549,8 +561,7 @@ static void *many_then_sem(void *arg)
     struct green_pollfd fds[] = {{p[0], GREEN_IN}, {p[2], GREEN_IN}};
     int r = green_fd_wait_many(fds, 2, GREEN_NEVER);
     cr_expect_gt(r, 0);
-    evlog_add(&lg, 1);
-    return (void *)(intptr_t)green_sem_wait(&idle_sem, in_ms(100));
+    return log_then_idle();
 }
 
 Test(fd, wait_many_leaves_no_waiter_on_the_fds_that_were_not_ready, .timeout = 20)

@@ -45,23 +45,22 @@ Test(futex, changed_word_timeout_and_bad_input)
     word = 0;
 }
 
-static void *req_waiter(void *arg)
+/* Wait while word is 0; the result goes to *result. */
+static void *wait_on_word(void *result)
 {
-    (void)arg;
-    results[0] = green_futex_wait(&word, 0, ~0u, 0, GREEN_NEVER);
+    *(int *)result = green_futex_wait(&word, 0, ~0u, 0, GREEN_NEVER);
     return NULL;
 }
 
 Test(futex, requeue_moves_waiters_to_the_second_word)
 {
     GREEN_INIT();
-    green_thread *t;
-    cr_assert_eq(green_spawn(&t, req_waiter, NULL, NULL), 0);
+    green_thread *t = spawn_ok(wait_on_word, &results[0]);
     green_yield();
     cr_expect_eq(green_futex_requeue(&word, 0, &word2, 1), 1);
     cr_expect_eq(green_futex_wake(&word, 1, ~0u), 0, "moved away");
     cr_expect_eq(green_futex_wake(&word2, 1, ~0u), 1);
-    cr_assert_eq(green_join(t, NULL, GREEN_NEVER), 0);
+    join_ok(t);
     cr_expect_eq(results[0], 0);
 }
 
@@ -79,11 +78,10 @@ Test(futex, a_polling_wait_sees_a_change_without_a_wake)
 {
     GREEN_INIT();
     word = 0;
-    green_thread *t;
-    cr_assert_eq(green_spawn(&t, changer, NULL, NULL), 0);
+    green_thread *t = spawn_ok(changer, NULL);
     cr_expect_eq(green_futex_wait(&word, 0, ~0u, GREEN_FUTEX_POLL, in_ms(5000)), 0);
     cr_expect_eq(word, 9u);
-    cr_assert_eq(green_join(t, NULL, GREEN_NEVER), 0);
+    join_ok(t);
 }
 
 static void *os_waker(void *arg)
@@ -96,22 +94,14 @@ static void *os_waker(void *arg)
     return NULL;
 }
 
-static void *parked(void *arg)
-{
-    (void)arg;
-    results[1] = green_futex_wait(&word, 0, ~0u, 0, GREEN_NEVER);
-    return NULL;
-}
-
 Test(futex, a_wake_from_another_os_thread_is_posted)
 {
     GREEN_INIT();
     word = 0;
-    green_thread *t;
-    cr_assert_eq(green_spawn(&t, parked, NULL, NULL), 0);
+    green_thread *t = spawn_ok(wait_on_word, &results[1]);
     pthread_t os;
     cr_assert_eq(pthread_create(&os, NULL, os_waker, NULL), 0);
-    cr_assert_eq(green_join(t, NULL, GREEN_NEVER), 0);
+    join_ok(t);
     cr_expect_eq(results[1], 0);
     pthread_join(os, NULL);
 }

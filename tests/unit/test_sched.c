@@ -89,9 +89,7 @@ Test(sched, yield_among_three_threads_is_round_robin, .timeout = 20)
     for (int i = 0; i < 3; i++)
         join_ok(t[i]);
     int want[] = {10, 20, 30, 11, 21, 31, 12, 22, 32};
-    cr_assert_eq(lg.n, 9);
-    for (int i = 0; i < 9; i++)
-        cr_assert_eq(lg.ev[i], want[i], "event %d: got %d want %d", i, lg.ev[i], want[i]);
+    evlog_expect(&lg, want, 9);
 }
 
 Test(sched, main_takes_its_turn_in_the_round_robin, .timeout = 20)
@@ -106,9 +104,7 @@ Test(sched, main_takes_its_turn_in_the_round_robin, .timeout = 20)
     join_ok(a);
     join_ok(b);
     int want[] = {90, 10, 20, 91, 11, 21, 92, 12, 22};
-    cr_assert_eq(lg.n, 9);
-    for (int i = 0; i < 9; i++)
-        cr_assert_eq(lg.ev[i], want[i], "event %d: got %d want %d", i, lg.ev[i], want[i]);
+    evlog_expect(&lg, want, 9);
 }
 
 Test(sched, yield_with_nobody_else_returns_at_once, .timeout = 20)
@@ -298,6 +294,17 @@ static void *say_and_exit(void *arg)
     return NULL;
 }
 
+/* Run fn(arg) in a child that must exit with status 0 once the other
+ * thread has said "worker done". */
+static void expect_worker_done(void (*fn)(void *), void *arg)
+{
+    static struct child c;
+    child_run(&c, fn, arg);
+    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
+              status_str(c.status), c.out);
+    cr_assert(strstr(c.out, "worker done"), "the other thread did not run to its end: %s", c.out);
+}
+
 static void main_exits_first(void *use_green_exit)
 {
     CHILD_CHECK(green_init(NULL) == 0);
@@ -308,20 +315,12 @@ static void main_exits_first(void *use_green_exit)
 
 Test(sched, green_exit_of_the_last_thread_exits_the_process_with_status_0, .timeout = 20)
 {
-    static struct child c;
-    child_run(&c, main_exits_first, (void *)1);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
-              status_str(c.status), c.out);
-    cr_assert(strstr(c.out, "worker done"), "the other thread ran to its end after main left");
+    expect_worker_done(main_exits_first, (void *)1);
 }
 
 Test(sched, return_of_the_last_thread_after_main_left_exits_with_status_0, .timeout = 20)
 {
-    static struct child c;
-    child_run(&c, main_exits_first, NULL);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
-              status_str(c.status), c.out);
-    cr_assert(strstr(c.out, "worker done"));
+    expect_worker_done(main_exits_first, NULL);
 }
 
 static void main_exits_last(void *arg)
@@ -338,11 +337,7 @@ static void main_exits_last(void *arg)
 
 Test(sched, green_exit_of_main_when_alone_exits_with_status_0, .timeout = 20)
 {
-    static struct child c;
-    child_run(&c, main_exits_last, NULL);
-    cr_assert(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0, "child %s; stderr: %s",
-              status_str(c.status), c.out);
-    cr_assert(strstr(c.out, "worker done"));
+    expect_worker_done(main_exits_last, NULL);
 }
 
 /* ---- ids, names, userdata ------------------------------------------------- */

@@ -327,6 +327,41 @@ Test(policy, an_interrupt_is_eintr_or_ignored_by_class, .timeout = 20)
     }
 }
 
+static int empty_pipe[2];
+
+/* A handler runs while the call is under way, before its wait (as after
+ * a non-blocking attempt): noted since the call began, it interrupts. */
+static void *note_then_wait(void *since_call_began)
+{
+    unsigned long since = green_call_seq();
+    green_signal_note(SIGUSR1, 0);
+    struct green_wait w = {.call = GREEN_CALL_IO, .on = GREEN_ON_FD, .fd = empty_pipe[0],
+                           .events = GREEN_IN, .deadline = in_ms(50),
+                           .since = since_call_began ? since : 0};
+    return (void *)(intptr_t)green_wait(&w);
+}
+
+static int wait_after_note(bool since_call_began)
+{
+    green_thread *t = spawn_ok(note_then_wait, (void *)(intptr_t)since_call_began);
+    uint64_t usr1 = (uint64_t)1 << (SIGUSR1 - 1), old;
+    cr_assert_eq(green_sigmask(SIG_BLOCK, &usr1, &old), 0); /* main would take it first */
+    int r = (int)(intptr_t)join_ok(t);
+    cr_assert_eq(green_sigmask(SIG_SETMASK, &old, NULL), 0);
+    return r;
+}
+
+Test(policy, a_signal_since_the_call_began_interrupts_its_wait, .timeout = 20)
+{
+    GREEN_INIT();
+    cr_assert_eq(pipe(empty_pipe), 0);
+    cr_assert_neq(green_call_seq(), 0);
+    cr_assert_eq(wait_after_note(true), -EINTR, "noted after the call began: EINTR");
+    cr_assert_eq(wait_after_note(false), -EAGAIN, "since 0: only signals noted while it waits");
+    close(empty_pipe[0]);
+    close(empty_pipe[1]);
+}
+
 static int cancel_wanted, released;
 
 static int due(void)

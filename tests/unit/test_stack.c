@@ -4,6 +4,7 @@
 #include "util.h"
 
 #include <stdalign.h>
+#include <sys/mman.h>
 
 /* ---- overflow ------------------------------------------------------------- */
 
@@ -59,7 +60,8 @@ Test(stack, overflow_of_a_64k_stack_names_the_thread_and_dies_by_sigsegv, .timeo
     check_overflow_report(&c);
 }
 
-static void *wild_write(void *arg)
+/* UBSan would report the store itself: the test is about the signal. */
+__attribute__((no_sanitize_undefined)) static void *wild_write(void *arg)
 {
     (void)arg;
     volatile int *volatile p = NULL;
@@ -86,8 +88,10 @@ Test(stack, a_null_write_dies_by_sigsegv_without_an_overflow_report, .timeout = 
                    "a fault far from any guard page is not a stack overflow:\n%s", c.out);
 }
 
-/* A 64 KiB default from the configuration: 1 MiB of locals must overflow. */
-static int touch_1m(void)
+/* A 64 KiB default from the configuration: 1 MiB of locals must overflow.
+ * Not under ASan, whose frame would first be written at its far end,
+ * beyond the guard page. */
+__attribute__((no_sanitize_address)) static int touch_1m(void)
 {
     volatile char big[1024 * 1024];
     for (size_t i = 0; i < sizeof big; i += 512)
@@ -351,6 +355,89 @@ Test(stack, touched_stack_pages_are_given_back_when_threads_end, .timeout = 60)
     cr_assert_lt(after - before, (peak - before) / 4,
                  "stacks of ended threads keep their pages: %ld KiB before, %ld at peak, %ld after",
                  before, peak, after);
+}
+
+/* ---- page tables ------------------------------------------------------------- */
+
+static long status_kib(const char *name)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t len = strlen(name);
+    long v = -1;
+    cr_assert_not_null(f);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, name, len) == 0 && line[len] == ':')
+            v = strtol(line + len + 1, NULL, 10);
+    fclose(f);
+    cr_assert_geq(v, 0, "no %s in /proc/self/status", name);
+    return v;
+}
+
+/* Whether MADV_DONTNEED over whole 2 MiB ranges frees their page-table
+ * pages (CONFIG_PT_RECLAIM, Linux 6.14+): 64 of them, 256 KiB. */
+static bool kernel_reclaims_page_tables(void)
+{
+    size_t pmd = 2 * KIB * KIB, len = 65 * pmd;
+    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
+    cr_assert_neq(p, MAP_FAILED);
+    char *a = (char *)(((uintptr_t)p + pmd - 1) & ~(pmd - 1));
+    for (int i = 0; i < 64; i++)
+        a[i * pmd] = 1;
+    long touched = status_kib("VmPTE");
+    madvise(a, 64 * pmd, MADV_DONTNEED);
+    bool freed = status_kib("VmPTE") < touched - 128;
+    munmap(p, len);
+    return freed;
+}
+
+static void *park(void *arg)
+{
+    parked++;
+    green_sem_wait(&gate, GREEN_NEVER);
+    return arg;
+}
+
+/* A parked thread touches the top page of its stack, so each 8 MiB
+ * stack costs a page-table page. Default stacks have the native size for
+ * the first 32,768 threads (as many as natively fit) and past them are
+ * compact, two to a page-table page; once joined, threads give their
+ * page tables back. */
+Test(stack, default_stacks_past_native_share_page_tables_and_give_them_back, .timeout = 120)
+{
+    GREEN_INIT();
+    enum { NATIVE = 32768, MORE = 8192, N = NATIVE + MORE };
+    green_thread **t = calloc(N, sizeof *t);
+    cr_assert_not_null(t);
+    bool reclaims = kernel_reclaims_page_tables();
+    long before = status_kib("VmPTE");
+    for (int i = 0; i < NATIVE; i++)
+        t[i] = spawn_ok(park, NULL);
+    green_yield();
+    long native = status_kib("VmPTE");
+    for (int i = NATIVE; i < N; i++)
+        t[i] = spawn_ok(park, NULL);
+    green_yield();
+    cr_assert_eq(parked, N);
+    long peak = status_kib("VmPTE");
+    cr_assert_geq(native - before, NATIVE * 3, "native-size stacks: %ld KiB of page tables for %d",
+                  native - before, NATIVE);
+    cr_assert_leq(peak - native, MORE * 5 / 2, "%ld KiB of page tables for %d more threads",
+                  peak - native, MORE);
+    for (int i = 0; i < N; i++)
+        green_sem_post(&gate);
+    for (int i = 0; i < N; i++)
+        join_ok(t[i]);
+    free(t);
+    long after = status_kib("VmPTE");
+    if (!reclaims)
+        cr_skip("this kernel keeps emptied page tables (no CONFIG_PT_RECLAIM)");
+    /* The hot pools' 2 x 64 stacks keep theirs, and the upper levels
+     * (a page per GiB of address space) stay. */
+    cr_assert_leq(after - before, (peak - before) / 16,
+                  "page tables of joined threads are kept: %ld KiB before, %ld at peak, %ld after",
+                  before, peak, after);
 }
 
 /* ---- GREEN_STACK_SIZE ------------------------------------------------------------ */

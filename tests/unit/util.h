@@ -12,10 +12,6 @@
 #ifndef GREEN_TEST_UTIL_H
 #define GREEN_TEST_UTIL_H
 
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1
-#endif
-
 #include <criterion/criterion.h>
 #include <ctype.h>
 #include <errno.h>
@@ -69,6 +65,14 @@ static inline int evlog_find(const struct evlog *l, int ev)
     return -1;
 }
 
+/* The log holds exactly the n events of want, in that order. */
+static inline void evlog_expect(const struct evlog *l, const int *want, int n)
+{
+    cr_assert_eq(l->n, n, "%d events, want %d", l->n, n);
+    for (int i = 0; i < n; i++)
+        cr_assert_eq(l->ev[i], want[i], "event %d: got %d want %d", i, l->ev[i], want[i]);
+}
+
 /* Spawn with default attributes, asserting success. Only from main. */
 static inline green_thread *spawn_ok(void *(*fn)(void *), void *arg)
 {
@@ -86,6 +90,20 @@ static inline void *join_ok(green_thread *t)
     int r = green_join(t, &v, GREEN_NEVER);
     cr_assert_eq(r, 0, "green_join: %d (%s)", r, strerror(-r));
     return v;
+}
+
+static inline void *trylock_result(void *m)
+{
+    int r = green_mutex_lock(m, 0);
+    if (r == 0)
+        green_mutex_unlock(m);
+    return (void *)(intptr_t)r;
+}
+
+/* What another thread's trylock of m says right now. Only from main. */
+static inline int trylock_elsewhere(green_mutex *m)
+{
+    return (int)(intptr_t)join_ok(spawn_ok(trylock_result, m));
 }
 
 /* ---- child processes -------------------------------------------------- */
