@@ -84,10 +84,12 @@ static ssize_t write_call(struct io *io, bool nowait)
     return preload_neg_errno(r);
 }
 
-/* Waits green on EAGAIN. Apart from do_read, whose pass-through then
- * needs no frame beyond its own (a single thread's every call). */
+/* Passes through off green threads, when nobody else could run, and for
+ * counts no call can accept (fails at once); waits green on EAGAIN. */
 static __attribute__((noinline)) ssize_t read_green(int fd, void *buf, size_t n)
 {
+    if (n > SSIZE_MAX || !preload_should_wait())
+        return real_read(fd, buf, n);
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_WRONLY) : 0;
     if (r < 0)
         return preload_fail(r);
@@ -99,11 +101,11 @@ static __attribute__((noinline)) ssize_t read_green(int fd, void *buf, size_t n)
     return preload_ret(io_run_fi(&io, fi));
 }
 
-/* Passes through off green threads, when nobody else could run, and for
- * counts no call can accept (fails at once); else read_green. */
+/* A single-threaded program's read is one test and the real call, in a
+ * frame with nothing to save (read_green is apart for that). */
 static inline ssize_t do_read(int fd, void *buf, size_t n)
 {
-    if (n > SSIZE_MAX || !preload_should_wait())
+    if (!preload_threaded)
         return real_read(fd, buf, n);
     return read_green(fd, buf, n);
 }
@@ -123,11 +125,14 @@ PRELOAD_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     return do_read(fd, buf, n);
 }
 
-/* Writes all of buf as a blocking write does, waiting green whenever the
- * fd is full. A pipe takes up to PIPE_BUF bytes whole or not at all, so
- * such writes stay atomic. */
+/* Passes through as read_green does; otherwise writes all of buf as a
+ * blocking write does, waiting green whenever the fd is full. A pipe
+ * takes up to PIPE_BUF bytes whole or not at all, so such writes stay
+ * atomic. */
 static __attribute__((noinline)) ssize_t write_green(int fd, const void *buf, size_t n)
 {
+    if (n > SSIZE_MAX || !preload_should_wait())
+        return real_write(fd, buf, n);
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_RDONLY) : 0;
     if (r < 0)
         return preload_fail(r);
@@ -136,10 +141,11 @@ static __attribute__((noinline)) ssize_t write_green(int fd, const void *buf, si
     return preload_ret(io_run(&io));
 }
 
-/* Passes through as read does; otherwise write_green. */
+/* One test and the real call while the program has one thread, as read;
+ * else write_green. */
 PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
 {
-    if (n > SSIZE_MAX || !preload_should_wait())
+    if (!preload_threaded)
         return real_write(fd, buf, n);
     return write_green(fd, buf, n);
 }
