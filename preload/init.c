@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 int preload_state = PRELOAD_NONE;
+int preload_threaded;
 int preload_core_fds;
 pthread_t preload_main_ptid;
 green_thread *preload_main_green;

@@ -76,10 +76,17 @@ static inline void preload_ensure(void)
  *                           timerfd): the core making them for itself,
  *                           whose fds are then hidden (ownfd.c). */
 
+/* Set at the program's first pthread_create (thread.c). Until then it
+ * has one thread, nobody could run during a wait, and each call passes
+ * straight through after this one predictable test. */
+PRELOAD_HIDDEN extern int preload_threaded;
+
 /* True when a blocking call should wait green rather than block the OS
  * thread: on a green thread, with someone else to run meanwhile. */
 static inline int preload_should_wait(void)
 {
+    if (__builtin_expect(!preload_threaded, 0))
+        return 0;
     preload_ensure();
     return green_worth_waiting();
 }

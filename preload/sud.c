@@ -281,7 +281,6 @@ int preload_sud_start(void)
     uint64_t sys = 1ull << (SIGSYS - 1);
     preload_raw_syscall(SYS_rt_sigprocmask, SIG_UNBLOCK, (long)&sys, 0, 8, 0, 0);
     green_signal_keep(SIGSYS);
-    real_gate();
     pthread_atfork(NULL, NULL, fork_child);
     green_net_state(0, "ready, armed when a second thread starts");
     return 1;
@@ -295,6 +294,7 @@ void preload_sud_arm(void)
 {
     if (!active || armed || !green_self())
         return;
+    real_gate(); /* only now: a single thread's calls skip the gates */
     if (!arm()) {
         green_net_state(0, "the kernel refused Syscall User Dispatch");
         return;

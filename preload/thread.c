@@ -137,7 +137,8 @@ PRELOAD_EXPORT int pthread_create(pthread_t *t, const pthread_attr_t *attr, void
         return r == -ENOMEM ? EAGAIN : -r;
     }
     *green_thread_userdata(g) = p;
-    preload_sud_arm(); /* from now on the safety net may have to wait green */
+    preload_threaded = 1; /* calls may wait green from now on */
+    preload_sud_arm();    /* and so may the safety net */
     inherit_name(g);
     *t = pthr_to_ptid(g);
     return 0;
@@ -295,14 +296,16 @@ PRELOAD_EXPORT int pthread_getattr_np(pthread_t t, pthread_attr_t *a)
 
 /* ---- yielding and once --------------------------------------------------------- */
 
-/* A switch to the other green threads; passes through off green threads. */
-PRELOAD_EXPORT int sched_yield(void)
+/* A switch to the other green threads; passes through off green threads.
+ * Its one tail call (sibling calls are off elsewhere, for the frame walks
+ * of reports): jumping to green_sched_yield lets the switch resume the
+ * program straight from the other thread (see src/sched.c). */
+PRELOAD_EXPORT __attribute__((optimize("optimize-sibling-calls"))) int sched_yield(void)
 {
     green_yield_point();
     if (!preload_green_thread())
         return real_sched_yield();
-    green_yield();
-    return 0;
+    return green_sched_yield();
 }
 
 /* <pthread.h> redirects pthread_yield to sched_yield; old binaries still

@@ -86,7 +86,7 @@ static ssize_t write_call(struct io *io, bool nowait)
 
 /* Passes through off green threads, when nobody else could run, and for
  * counts no call can accept (fails at once); waits green on EAGAIN. */
-static ssize_t do_read(int fd, void *buf, size_t n)
+static __attribute__((noinline)) ssize_t read_green(int fd, void *buf, size_t n)
 {
     if (n > SSIZE_MAX || !preload_should_wait())
         return real_read(fd, buf, n);
@@ -99,6 +99,15 @@ static ssize_t do_read(int fd, void *buf, size_t n)
     struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n,
                     .rw = true};
     return preload_ret(io_run_fi(&io, fi));
+}
+
+/* A single-threaded program's read is one test and the real call, in a
+ * frame with nothing to save (read_green is apart for that). */
+static inline ssize_t do_read(int fd, void *buf, size_t n)
+{
+    if (!preload_threaded)
+        return real_read(fd, buf, n);
+    return read_green(fd, buf, n);
 }
 
 /* Passes through or waits green as do_read says. */
@@ -116,10 +125,11 @@ PRELOAD_EXPORT ssize_t __read_chk(int fd, void *buf, size_t n, size_t buflen)
     return do_read(fd, buf, n);
 }
 
-/* Passes through as read does; otherwise writes all of buf as a blocking
- * write does, waiting green whenever the fd is full. A pipe takes up to
- * PIPE_BUF bytes whole or not at all, so such writes stay atomic. */
-PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+/* Passes through as read_green does; otherwise writes all of buf as a
+ * blocking write does, waiting green whenever the fd is full. A pipe
+ * takes up to PIPE_BUF bytes whole or not at all, so such writes stay
+ * atomic. */
+static __attribute__((noinline)) ssize_t write_green(int fd, const void *buf, size_t n)
 {
     if (n > SSIZE_MAX || !preload_should_wait())
         return real_write(fd, buf, n);
@@ -129,6 +139,15 @@ PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
     struct io io = {.fd = fd, .events = GREEN_OUT, .call = write_call, .buf = (void *)buf,
                     .total = n > max_rw_count() ? max_rw_count() : n, .all = true, .rw = true};
     return preload_ret(io_run(&io));
+}
+
+/* One test and the real call while the program has one thread, as read;
+ * else write_green. */
+PRELOAD_EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    if (!preload_threaded)
+        return real_write(fd, buf, n);
+    return write_green(fd, buf, n);
 }
 
 /* ---- closing and duplicating ------------------------------------------- */

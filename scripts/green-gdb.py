@@ -41,9 +41,21 @@ def read_ptr(addr):
     return int(gdb.Value(addr).cast(ptr).dereference())
 
 
-def frames(rbp, pc):
-    """Return addresses up the frame-pointer chain from (rbp, pc)."""
+def yield_resume():
+    """Where a thread suspended in green_yield resumes, or None."""
+    try:
+        return int(gdb.parse_and_eval("(long)&green__yield_resume"))
+    except gdb.error:
+        return None
+
+
+def frames(rbp, pc, ctx=None):
+    """Return addresses up the frame-pointer chain from (rbp, pc). A
+    thread suspended in green_yield (no frame of its own) has its
+    caller's return address just above the saved context."""
     out = [pc]
+    if ctx is not None and pc == yield_resume():
+        out.append(read_ptr(ctx + 0x40))
     for _ in range(MAX_FRAMES):
         if rbp == 0 or rbp & 7:
             break
@@ -99,6 +111,7 @@ class GreenThreads(gdb.Command):
             else:
                 line += " %s" % t["wait_obj"]
         gdb.write(line + "\n")
+        ctx = None
         if int(t) == current:
             sched = gdb.parse_and_eval("green__s")
             if bool(sched["in_loop"]):
@@ -114,7 +127,7 @@ class GreenThreads(gdb.Command):
             if ctx == 0:
                 return
             rbp, pc = read_ptr(ctx + 0x30), read_ptr(ctx + 0x38)
-        for i, addr in enumerate(frames(rbp, pc)):
+        for i, addr in enumerate(frames(rbp, pc, ctx)):
             gdb.write("  #%-2d 0x%016x %s\n" % (i, addr, describe(addr)))
 
 

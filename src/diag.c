@@ -114,6 +114,16 @@ void green__where(const green_thread *t, void **call, void **site)
         fp = ((void ***)t->ctx)[6]; /* rbp as jump_fcontext saved it */
     else
         fp = NULL;
+    void **ctx = t->ctx;
+    if (fp && t != green__current && ctx[7] == (void *)green__yield_resume) {
+        /* Suspended in green_yield, which has no frame: its caller's
+         * return address lies above jump_fcontext's. */
+        if (!ours(ctx[8])) {
+            *call = ctx[7];
+            *site = ctx[8];
+            return;
+        }
+    }
     walk(t, fp, call, site);
 }
 

@@ -201,6 +201,9 @@ GREEN_YIELDS GREEN_API _Noreturn void green_exit(void *retval);
 /* Put the caller at the back of the run queue and run the others. Also
  * polls for events now and then, so a yield loop cannot starve I/O. */
 GREEN_YIELDS GREEN_API void green_yield(void);
+/* green_yield returning 0, for sched_yield: an interposer that jumps to
+ * it (a tail call) lets the switch resume the program directly. */
+GREEN_YIELDS GREEN_API int green_sched_yield(void);
 
 /* Wake t from whatever it waits on with -EINTR (for signals). Returns 0,
  * or -ESRCH when t does not wait. */

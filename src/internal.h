@@ -107,6 +107,8 @@ struct green_sched {
     void *loop_fp;            /* frame that entered the loop, for reports */
     bool polling;             /* the loop runs without blocking (threads ready) */
     bool diag;                /* statistics or trace: note every suspension */
+    green_thread *dead;       /* exited, its stack not yet freed (sched.c) */
+    int *errno_at;            /* errno of the scheduler's OS thread */
     struct green_config cfg;
 };
 
@@ -132,19 +134,6 @@ void green__tls_free(green_thread *t);
 void green__tls_started(green_thread *t);
 void green__tls_set(char *tp);
 
-/* At the switch: move to next's TLS, where green__current is next for
- * good. Shared TLS: keep self's errno, and say who runs. */
-static inline void green__tls_switch(green_thread *self, green_thread *next)
-{
-    green__s.running = next;
-    if (green__tls.on) {
-        green__tls_set(next->tp);
-        return;
-    }
-    self->errno_saved = errno;
-    green__current = next;
-}
-
 /* diag.c: the safety net's selector (green_net_selector); the loop lets
  * its own system calls (libev's epoll_ctl, reading /proc) through. */
 extern unsigned char green__net_sel;
@@ -164,6 +153,11 @@ static inline void green__net_close(unsigned char was)
 /* sched.c */
 void green__ready(green_thread *t);
 GREEN_YIELDS void green__schedule(void);
+/* Free what the last exited thread left (a stack nobody runs on now). */
+void green__reap_dead(void);
+/* Where a thread suspended in green_yield resumes (the saved return
+ * address of its context); its caller's return address lies above. */
+extern const char green__yield_resume[];
 void green__thread_started(transfer_t from);
 
 /* The running thread had its slice: let the others run (preempt.c). */

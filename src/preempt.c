@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <ucontext.h>
@@ -59,6 +60,9 @@ static volatile int rescan_wanted;
  * it threads are switched at yield points only. */
 static bool no_divert;
 static int64_t last_scan;
+/* The lowest address main's stack may reach (its rlimit, at most 1 GiB). */
+extern void *__libc_stack_end;
+static uintptr_t main_stack_lo;
 
 /* Objects whose code may hold locks libgreen does not see, or is ours. */
 static bool unsafe_object(const char *path, const struct dl_phdr_info *info)
@@ -123,6 +127,19 @@ bool green__safe_pc(uintptr_t pc)
     return true;
 }
 
+/* Is sp on the running thread's stack? Not halfway through a switch:
+ * green__current is the next thread already (sched.c, switch_to) while
+ * the processor still runs on the last one's stack. (Code on a stack of
+ * its own making, swapcontext's, then ends its slices at yield points.) */
+static bool on_own_stack(uintptr_t sp)
+{
+    const green_thread *t = green__current;
+    if (!t->stack.base) /* main, on the process's stack */
+        return sp >= main_stack_lo && sp <= (uintptr_t)__libc_stack_end;
+    uintptr_t lo = (uintptr_t)t->stack.base + t->stack.guard;
+    return sp >= lo && sp < lo + t->stack.size;
+}
+
 /* May the code interrupted with uc switch to another green thread now? */
 bool green__safe_point(void *ucv)
 {
@@ -130,8 +147,8 @@ bool green__safe_point(void *ucv)
     /* On the alternate signal stack, a handler runs (a fault's, say):
      * another thread's signal would reuse that stack from its top. */
     return green__current && green__current->state == T_RUNNING && !green__in_core &&
-           !green__s.in_loop && !no_divert &&
-           !(uc->uc_stack.ss_flags & SS_ONSTACK) &&
+           !green__s.in_loop && !no_divert && !(uc->uc_stack.ss_flags & SS_ONSTACK) &&
+           on_own_stack((uintptr_t)uc->uc_mcontext.gregs[REG_RSP]) &&
            green__safe_pc((uintptr_t)uc->uc_mcontext.gregs[REG_RIP]);
 }
 
@@ -207,6 +224,11 @@ int green__slice_init(void)
 {
     bool was = green__in_core;
     no_divert = RUNNING_ON_VALGRIND;
+    struct rlimit rl;
+    size_t max = (size_t)1 << 30;
+    if (getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur < max)
+        max = rl.rlim_cur;
+    main_stack_lo = (uintptr_t)__libc_stack_end - max;
     green__in_core = true;
     scan();
     green__in_core = was;

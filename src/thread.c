@@ -165,6 +165,7 @@ int green_join(green_thread *t, void **retval, int64_t deadline)
     }
     if (retval)
         *retval = t->retval;
+    green__reap_dead(); /* t itself, maybe: its record goes now */
     t->detached = true; /* joined: nobody may join it again */
     if (t != green__s.main)
         record_free(t);
@@ -175,6 +176,7 @@ int green_detach(green_thread *t)
 {
     if (t->detached || t->joining)
         return -EINVAL;
+    green__reap_dead(); /* t itself, maybe: it must not free t below */
     t->detached = true;
     /* Already exited and reaped: only the record is left. */
     if (t->state == T_EXITED && !t->stack.owned && t != green__s.main)

@@ -12,7 +12,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+
+#include "fcontext.h"
 
 /* CLOCK_MONOTONIC in nanoseconds. */
 static inline int64_t bench_now(void)
@@ -111,9 +114,84 @@ static inline void bench_die(const char *what, int neg_errno)
     exit(1);
 }
 
+/* ---- the reference: a raw fcontext round trip ------------------------
+ * Two bare fcontexts on their own stacks jump to each other: two
+ * jump_fcontext calls per round trip and nothing else (boost's, declared
+ * in fcontext.h: a benchmark that uses these links libboost_context.a). */
+
+#define BENCH_RAW_STACK ((size_t)64 * 1024)
+
+struct bench_raw {
+    char *ping_stack, *pong_stack;
+    fcontext_t pong; /* the partner context of a run */
+    long n;          /* round trips to make */
+};
+
+/* The partner: jump back to whoever jumped here, forever. It is abandoned,
+ * never returned from (an fcontext function must not return). */
+static inline void bench_raw_pong(transfer_t t)
+{
+    for (;;)
+        t = jump_fcontext(t.fctx, NULL);
+}
+
+/* The pinger: n round trips with the partner, then back to main for good. */
+static inline void bench_raw_ping(transfer_t t)
+{
+    fcontext_t caller = t.fctx;
+    struct bench_raw *run = t.data;
+    fcontext_t pong = run->pong;
+
+    for (long i = 0; i < run->n; i++)
+        pong = jump_fcontext(pong, NULL).fctx;
+    jump_fcontext(caller, NULL);
+    abort(); /* never resumed */
+}
+
+static inline char *bench_raw_stack(void)
+{
+    void *p = mmap(NULL, BENCH_RAW_STACK, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (p == MAP_FAILED)
+        bench_die("mmap", -errno);
+    return p;
+}
+
+static inline void bench_raw_init(struct bench_raw *r)
+{
+    r->ping_stack = bench_raw_stack();
+    r->pong_stack = bench_raw_stack();
+}
+
+static inline void bench_raw_free(struct bench_raw *r)
+{
+    munmap(r->ping_stack, BENCH_RAW_STACK);
+    munmap(r->pong_stack, BENCH_RAW_STACK);
+}
+
+/* ns per round trip of n; fresh contexts each time on the same stacks
+ * (the old ones are dead). Timed from main: the two extra jumps in and
+ * out are noise at n. */
+static inline double bench_raw_round_trip_ns(struct bench_raw *r, long n)
+{
+    fcontext_t ping =
+        make_fcontext(r->ping_stack + BENCH_RAW_STACK, BENCH_RAW_STACK, bench_raw_ping);
+    r->pong = make_fcontext(r->pong_stack + BENCH_RAW_STACK, BENCH_RAW_STACK, bench_raw_pong);
+    r->n = n;
+    int64_t t0 = bench_now();
+    jump_fcontext(ping, r);
+    int64_t t1 = bench_now();
+    return (double)(t1 - t0) / (double)n;
+}
+
 #ifdef GREEN_H
 /* green_init with the GREEN_* variables (GREEN_TLS=own measures the
- * switched thread pointer in a program whose only TLS is libgreen's). */
+ * switched thread pointer in a program whose only TLS is libgreen's).
+ * No time slices unless GREEN_SLICE asks: linked into the program, the
+ * core's own code is not kept from being preempted (libgreen.so's is),
+ * and a tick in the middle of a spawn or a park breaks the scheduler
+ * (bench_rss and bench_spawn crashed or hung with slices on, on main as
+ * well); these benchmarks measure switches, not slices. */
 static inline void bench_green_init(void)
 {
     struct green_config c;
@@ -123,6 +201,8 @@ static inline void bench_green_init(void)
         fprintf(stderr, "%s\n", err);
         exit(2);
     }
+    if (!getenv("GREEN_SLICE"))
+        c.slice_ms = 0;
     if ((r = green_init(&c)) < 0)
         bench_die("green_init", r);
 }

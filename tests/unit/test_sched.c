@@ -617,3 +617,43 @@ Test(config, tls_accepts_auto_own_and_shared_only, .timeout = 20)
     cr_expect(strstr(err, "GREEN_TLS"), "message names the variable: %s", err);
     unsetenv("GREEN_TLS");
 }
+
+/* ---- slices ending in the middle of a switch ------------------------------ */
+
+#define TICKED_YIELDS 1000000
+
+static void *yield_a_lot(void *arg)
+{
+    long *done = arg;
+    for (long i = 0; i < TICKED_YIELDS; i++) {
+        green_yield();
+        ++*done;
+    }
+    return NULL;
+}
+
+/* Two threads yield two million times under 1 ms slices, so the slice
+ * timer ticks everywhere, in the middle of switches too, where the core
+ * already names the next thread while the stack is still the last one's:
+ * no tick may preempt there (the switch would be saved on the wrong
+ * thread's stack, and the program crash or hang). */
+static void yield_under_ticks(enum green_tls_mode tls)
+{
+    cr_assert_eq(green_init(&(struct green_config){.tls = tls, .slice_ms = 1}), 0);
+    long done[2] = {0, 0};
+    green_thread *t = spawn_ok(yield_a_lot, &done[1]);
+    yield_a_lot(&done[0]);
+    cr_assert_eq(green_join(t, NULL, GREEN_NEVER), 0);
+    cr_expect_eq(done[0], TICKED_YIELDS);
+    cr_expect_eq(done[1], TICKED_YIELDS);
+}
+
+Test(sched, slices_never_end_halfway_through_a_switch_with_shared_tls, .timeout = 60)
+{
+    yield_under_ticks(GREEN_TLS_SHARED);
+}
+
+Test(sched, slices_never_end_halfway_through_a_switch_with_own_tls, .timeout = 60)
+{
+    yield_under_ticks(GREEN_TLS_OWN);
+}
