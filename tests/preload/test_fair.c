@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +38,31 @@ Test(fair, a_waitpid_wnohang_loop_lets_the_others_run, .timeout = TIMEOUT)
 Test(fair, a_trylock_loop_lets_the_holder_run, .timeout = TIMEOUT)
 {
     same("trylock");
+}
+
+/* The preemptions GREEN_STATS counted in a run of fair SCENARIO with a
+ * 1 ms slice, or -1. */
+static long preemptions(const char *scenario)
+{
+    struct run_result r;
+    const char *const argv[] = {"fair", scenario, NULL};
+    const char *const env[] = {"GREEN_SLICE=1", "GREEN_STATS=1", NULL};
+    run_ok(&r, 1, argv, env);
+    const char *p = strstr(r.err, "preemptions");
+    long n = p ? strtol(p + strlen("preemptions"), NULL, 10) : -1;
+    cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "%s: %s", scenario, r.err);
+    run_free(&r);
+    return n;
+}
+
+/* Only a thread that used a whole slice is preempted: two threads taking
+ * turns every 20 us never are, however many ticks come (about 400 CPU
+ * time slices of 1 ms here), while a computing one is. */
+Test(fair, a_thread_that_runs_briefly_and_waits_is_never_preempted, .timeout = TIMEOUT)
+{
+    same("pingpong");
+    cr_expect_eq(preemptions("pingpong"), 0);
+    cr_expect_gt(preemptions("compute"), 0);
 }
 
 /* GREEN_SLICE=0: the old behaviour, the poll loop keeps the OS thread. */

@@ -10,6 +10,9 @@
  *                  exits only once another thread has written to it
  *   fair trylock   a thread loops on pthread_mutex_trylock of a mutex
  *                  another thread holds until it saw a flag main sets
+ *   fair pingpong  two threads pass a byte back and forth 20,000 times
+ *                  over pipes, computing about 20 us at each turn
+ *                  (under libgreen: never preempted, see test_fair)
  *   fair spin SIG  a thread computes until SIGUSR1; a child process sends
  *                  the parent SIG after 200 ms, then SIGUSR1 after 400 ms
  *                  (for the dump signal: not a native scenario)
@@ -210,6 +213,46 @@ static int scenario_spin(int sig)
     return 0;
 }
 
+static int ping[2], pong[2];
+
+static void work(void)
+{
+    volatile unsigned long x = 0;
+    for (int i = 0; i < 20000; i++)
+        x = x * 2862933555777941757ul + 3037000493ul;
+}
+
+static void *ponger(void *arg)
+{
+    char c;
+    while (read(ping[0], &c, 1) == 1 && c != 'q') {
+        work();
+        if (write(pong[1], &c, 1) != 1)
+            break;
+    }
+    return arg;
+}
+
+static int scenario_pingpong(void)
+{
+    pthread_t t;
+    if (pipe(ping) || pipe(pong))
+        return 1;
+    CHECK(pthread_create(&t, NULL, ponger, NULL));
+    int n = 0;
+    char c = 'x';
+    for (; n < 20000; n++) {
+        work();
+        if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1)
+            break;
+    }
+    if (write(ping[1], "q", 1) != 1)
+        return 1;
+    CHECK(pthread_join(t, NULL));
+    printf("pingpong: %d round trips\n", n);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -221,8 +264,10 @@ int main(int argc, char **argv)
         return scenario_waitpid();
     if (argc == 2 && !strcmp(argv[1], "trylock"))
         return scenario_trylock();
+    if (argc == 2 && !strcmp(argv[1], "pingpong"))
+        return scenario_pingpong();
     if (argc == 3 && !strcmp(argv[1], "spin"))
         return scenario_spin(atoi(argv[2]));
-    fprintf(stderr, "usage: fair compute|poll|waitpid|trylock|spin SIG\n");
+    fprintf(stderr, "usage: fair compute|poll|waitpid|trylock|pingpong|spin SIG\n");
     return 2;
 }
