@@ -16,7 +16,6 @@
  * cancellation is due, and ending the thread. */
 #include "pthr.h"
 
-
 /* glibc's __pthread_unwind_buf_t: jump buffer, then four spare words. */
 struct unwind_buf {
     struct {

@@ -83,8 +83,8 @@ static void *find_in(const struct dl_phdr_info *info, const char *name)
 }
 
 struct found {
-    int seen_self;  /* libgreen's object came already */
-    void *s, *v;    /* the first definer's, wherever it is */
+    int seen_self; /* libgreen's object came already */
+    void *s, *v;   /* the first definer's, wherever it is */
 };
 
 static int scan(struct dl_phdr_info *info, size_t size, void *arg)
@@ -175,24 +175,23 @@ PRELOAD_HIDDEN void *dl_choose(void *handle, const char *name, const char *versi
 /* dlsym(handle, name) and dlvsym(handle, name, version): the three
  * argument registers are kept around dl_choose (dlsym passes no
  * version); libc's function is entered with the caller's frame. */
-#define STUB(name, version_reg)                                        \
-    __asm__(".text\n"                                                  \
-            ".globl " #name "\n"                                       \
-            ".type " #name ",@function\n" #name ":\n"                  \
-            ".cfi_startproc\n"                                         \
-            "push %rdi\n.cfi_adjust_cfa_offset 8\n"                    \
-            "push %rsi\n.cfi_adjust_cfa_offset 8\n"                    \
-            "push %rdx\n.cfi_adjust_cfa_offset 8\n" version_reg        \
-            "mov 24(%rsp), %rcx\n"                                     \
-            "call dl_choose\n"                                         \
-            "pop %rdx\n.cfi_adjust_cfa_offset -8\n"                    \
-            "pop %rsi\n.cfi_adjust_cfa_offset -8\n"                    \
-            "pop %rdi\n.cfi_adjust_cfa_offset -8\n"                    \
-            "test %rax, %rax\n"                                        \
-            "jz 1f\n"                                                  \
-            "ret\n"                                                    \
-            "1: jmp *dl_real_" #name "(%rip)\n"                        \
-            ".cfi_endproc\n"                                           \
+#define STUB(name, version_reg)                                                        \
+    __asm__(".text\n"                                                                  \
+            ".globl " #name "\n"                                                       \
+            ".type " #name ",@function\n" #name ":\n"                                  \
+            ".cfi_startproc\n"                                                         \
+            "push %rdi\n.cfi_adjust_cfa_offset 8\n"                                    \
+            "push %rsi\n.cfi_adjust_cfa_offset 8\n"                                    \
+            "push %rdx\n.cfi_adjust_cfa_offset 8\n" version_reg "mov 24(%rsp), %rcx\n" \
+            "call dl_choose\n"                                                         \
+            "pop %rdx\n.cfi_adjust_cfa_offset -8\n"                                    \
+            "pop %rsi\n.cfi_adjust_cfa_offset -8\n"                                    \
+            "pop %rdi\n.cfi_adjust_cfa_offset -8\n"                                    \
+            "test %rax, %rax\n"                                                        \
+            "jz 1f\n"                                                                  \
+            "ret\n"                                                                    \
+            "1: jmp *dl_real_" #name "(%rip)\n"                                        \
+            ".cfi_endproc\n"                                                           \
             ".size " #name ", .-" #name "\n");
 STUB(dlsym, "xor %edx, %edx\n")
 STUB(dlvsym, "")

@@ -158,7 +158,7 @@ PRELOAD_EXPORT int eventfd(unsigned int v, int flags)
     preload_ensure();
     int fd = real_eventfd(v, flags);
     return fd >= 0 && preload_core_call() ? fd_shim_adopt(fd)
-                                     : made(fd, FD_OTHER, flags & EFD_NONBLOCK);
+                                          : made(fd, FD_OTHER, flags & EFD_NONBLOCK);
 }
 
 /* Never waits; records TFD_NONBLOCK. Reads wait green. */

@@ -38,12 +38,12 @@ enum fd_kind {
     FD_OTHER, /* ttys, eventfd, timerfd, signalfd, ... */
 };
 struct fd_rec {
-    unsigned char kind;      /* enum fd_kind */
-    unsigned char nonblock;  /* the program's own O_NONBLOCK */
+    unsigned char kind;            /* enum fd_kind */
+    unsigned char nonblock;        /* the program's own O_NONBLOCK */
     unsigned char hidden_nonblock; /* O_NONBLOCK set by libgreen, hidden */
-    unsigned char flags;     /* FDI_* */
-    int64_t rcvtimeo;        /* SO_RCVTIMEO in ns; 0: none */
-    int64_t sndtimeo;        /* SO_SNDTIMEO in ns; 0: none */
+    unsigned char flags;           /* FDI_* */
+    int64_t rcvtimeo;              /* SO_RCVTIMEO in ns; 0: none */
+    int64_t sndtimeo;              /* SO_SNDTIMEO in ns; 0: none */
 };
 _Static_assert(sizeof(struct fd_rec) <= GREEN_FD_SLOT_SIZE, "fd_rec must fit the core's fd slot");
 
@@ -55,12 +55,13 @@ static inline struct fd_rec *fd_record(int fd)
 }
 
 /* fd_rec.flags */
-#define FDI_SHARED 1  /* re-read flags and timeouts from the kernel */
-#define FDI_STREAM 2  /* a SOCK_STREAM socket: blocking calls take all */
-#define FDI_MADE 4    /* made by an interposer: nonblock is exact */
-#define FDI_NOFORM 8  /* RWF_NOWAIT refused: no per-call non-blocking form */
-#define FDI_EVQUEUE 16 /* inotify, fanotify: a read waits for an event
-                          before it looks at its count */
+#define FDI_SHARED 1 /* re-read flags and timeouts from the kernel */
+#define FDI_STREAM 2 /* a SOCK_STREAM socket: blocking calls take all */
+#define FDI_MADE 4   /* made by an interposer: nonblock is exact */
+#define FDI_NOFORM 8 /* RWF_NOWAIT refused: no per-call non-blocking form */
+#define FDI_EVQUEUE                                    \
+    16 /* inotify, fanotify: a read waits for an event \
+          before it looks at its count */
 
 /* The record of fd, adopted when unknown; NULL for a bad fd (the real
  * call then gives the native error) or one the table cannot hold.
@@ -138,39 +139,39 @@ static inline ssize_t io_nowait_err(int e, int prog_flags)
 
 struct io {
     int fd;
-    int events;    /* GREEN_IN or GREEN_OUT */
+    int events;         /* GREEN_IN or GREEN_OUT */
     unsigned char kind; /* the fd's enum fd_kind, set by io_run */
     io_fn *call;
-    bool all;      /* a blocking call takes all of `total`: go on after
-                      a short count (stream writes, MSG_WAITALL) */
-    bool socket_only; /* fails with ENOTSOCK on other fds (send, recv) */
+    bool all;           /* a blocking call takes all of `total`: go on after
+                           a short count (stream writes, MSG_WAITALL) */
+    bool socket_only;   /* fails with ENOTSOCK on other fds (send, recv) */
     bool all_if_stream; /* all, but only on a SOCK_STREAM socket (MSG_WAITALL) */
-    bool rw;       /* read or write: for a count of 0 the kernel answers
-                      differently from the per-call form (see io_loop) */
-    size_t total;  /* bytes (or messages) the call asks for */
-    size_t done;   /* taken so far; attempts continue from there */
+    bool rw;            /* read or write: for a count of 0 the kernel answers
+                           differently from the per-call form (see io_loop) */
+    size_t total;       /* bytes (or messages) the call asks for */
+    size_t done;        /* taken so far; attempts continue from there */
     /* the call's arguments, as its attempt function needs them */
     void *buf;
-    struct iovec *iov;  /* the program's array, or iov_copy's */
-    int cnt;            /* entries of iov */
+    struct iovec *iov; /* the program's array, or iov_copy's */
+    int cnt;           /* entries of iov */
     int flags;
     off_t off;
-    union {             /* what only some calls have */
-        int how;        /* io.c: which of the vector calls the program made */
-        struct {        /* accept4, recvfrom: where the peer's address goes */
+    union {      /* what only some calls have */
+        int how; /* io.c: which of the vector calls the program made */
+        struct { /* accept4, recvfrom: where the peer's address goes */
             struct sockaddr *sa;
             socklen_t *len;
         } from;
-        struct {        /* sendto */
+        struct { /* sendto */
             const struct sockaddr *sa;
             socklen_t len;
         } to;
-        struct msghdr *msg; /* recvmsg, sendmsg (which only reads it) */
-        struct {        /* recvmmsg */
+        struct msghdr *msg;          /* recvmsg, sendmsg (which only reads it) */
+        struct {                     /* recvmmsg */
             struct timespec *ts;     /* the program's timeout */
             const int64_t *deadline; /* the same, as a deadline */
         } mmsg;
-        struct {        /* sendfile */
+        struct { /* sendfile */
             int in;
             off_t *off;
         } sendfile;

@@ -6,10 +6,10 @@
  * helper thread (green_offload), where it blocks that thread alone.
  * Files where the kernel has no RWF_NOWAIT (EOPNOTSUPP: /proc, /sys,
  * some network and FUSE file systems) are read for real, on this
- * thread: the pseudo-files never wait for a disk. A cached read shorter than asked is either the end of the
- * file or a partly cached range: one more RWF_NOWAIT call tells which,
- * and only the rest not cached is offloaded, so the result is the whole
- * count as a blocking read gives. fsync and friends always offload.
+ * thread: the pseudo-files never wait for a disk. A cached read shorter than asked is either the
+ * end of the file or a partly cached range: one more RWF_NOWAIT call tells which, and only the rest
+ * not cached is offloaded, so the result is the whole count as a blocking read gives. fsync and
+ * friends always offload.
  *
  * Offsets: off -1 means the file position (read, readv), which the
  * helper's preadv2 uses and moves exactly as the real read would. */
@@ -37,11 +37,21 @@ static void do_file(void *p)
 {
     struct job *j = p;
     switch (j->op) {
-    case OP_READ: j->r = real_preadv2(j->fd, j->iov, j->cnt, j->off, 0); break;
-    case OP_FSYNC: j->r = real_fsync(j->fd); break;
-    case OP_FDATASYNC: j->r = real_fdatasync(j->fd); break;
-    case OP_SYNCFS: j->r = real_syncfs(j->fd); break;
-    default: j->r = real_sync_file_range(j->fd, j->off, j->len, j->flags); break;
+    case OP_READ:
+        j->r = real_preadv2(j->fd, j->iov, j->cnt, j->off, 0);
+        break;
+    case OP_FSYNC:
+        j->r = real_fsync(j->fd);
+        break;
+    case OP_FDATASYNC:
+        j->r = real_fdatasync(j->fd);
+        break;
+    case OP_SYNCFS:
+        j->r = real_syncfs(j->fd);
+        break;
+    default:
+        j->r = real_sync_file_range(j->fd, j->off, j->len, j->flags);
+        break;
     }
     j->err = errno;
 }
@@ -91,8 +101,8 @@ ssize_t preload_file_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
         }
         if (errno != EAGAIN)
             return done ? (ssize_t)done : -errno;
-        struct job j = {.fd = fd, .op = OP_READ, .iov = v, .cnt = n,
-                        .off = off < 0 ? -1 : off + (off_t)done};
+        struct job j = {
+            .fd = fd, .op = OP_READ, .iov = v, .cnt = n, .off = off < 0 ? -1 : off + (off_t)done};
         r = offload(&j);
         return r < 0 ? (done ? (ssize_t)done : r) : (ssize_t)done + r;
     }

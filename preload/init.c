@@ -7,8 +7,8 @@
  * the main OS thread (another library's constructor) starts it lazily;
  * on any other OS thread nothing starts and every call passes through.
  */
-#include "preload.h"
 #include "fd.h"
+#include "preload.h"
 #include "sys.h"
 
 #include <dlfcn.h>
@@ -71,9 +71,11 @@ static void start(void)
     if (cfg.no_inherit)
         preload_uninherit();
     /* The core reaches libc past our interposers. */
-    const struct green_libc libc = {.sigaction = real_sigaction, .open = core_open,
+    const struct green_libc libc = {.sigaction = real_sigaction,
+                                    .open = core_open,
                                     .pthread_create = real_pthread_create,
-                                    .nanosleep = real_nanosleep, .fstat = real_fstat,
+                                    .nanosleep = real_nanosleep,
+                                    .fstat = real_fstat,
                                     .readdir = real_readdir};
     cfg.libc = &libc;
     preload_main_ptid = real_pthread_self();

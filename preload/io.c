@@ -60,8 +60,14 @@ static ssize_t vwrite_call(struct io *io, bool nowait)
  * otherwise reads without blocking, waiting green while nothing is there. */
 static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int flags, enum how how)
 {
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = vread_call, .iov = (struct iovec *)iov,
-                    .cnt = cnt, .off = off, .flags = flags, .how = how};
+    struct io io = {.fd = fd,
+                    .events = GREEN_IN,
+                    .call = vread_call,
+                    .iov = (struct iovec *)iov,
+                    .cnt = cnt,
+                    .off = off,
+                    .flags = flags,
+                    .how = how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         (how == PREAD && !iov->iov_len) || !preload_should_wait())
         return as_called(&io, false);
@@ -72,11 +78,16 @@ static ssize_t vread(int fd, const struct iovec *iov, int cnt, off_t off, int fl
 }
 
 /* As vread; a blocking write takes all, as natively. */
-static ssize_t vwrite(int fd, const struct iovec *iov, int cnt, off_t off, int flags,
-                      enum how how)
+static ssize_t vwrite(int fd, const struct iovec *iov, int cnt, off_t off, int flags, enum how how)
 {
-    struct io io = {.fd = fd, .events = GREEN_OUT, .call = vwrite_call, .all = true,
-                    .iov = (struct iovec *)iov, .cnt = cnt, .off = off, .flags = flags,
+    struct io io = {.fd = fd,
+                    .events = GREEN_OUT,
+                    .call = vwrite_call,
+                    .all = true,
+                    .iov = (struct iovec *)iov,
+                    .cnt = cnt,
+                    .off = off,
+                    .flags = flags,
                     .how = how};
     if ((off < 0 && how != READV && how != PREADV2) || (flags & RWF_NOWAIT) ||
         !preload_should_wait())
@@ -181,8 +192,7 @@ PRELOAD_EXPORT ssize_t pwritev2(int fd, const struct iovec *iov, int cnt, off_t 
 }
 
 /* See vwrite. */
-PRELOAD_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off,
-                                   int flags)
+PRELOAD_EXPORT ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off_t off, int flags)
 {
     return vwrite(fd, iov, cnt, off, flags, PREADV2);
 }

@@ -42,9 +42,14 @@ int fd_wait(int fd, int events, const struct fd_rec *fi, struct fd_call *c, stru
 {
     if (!c->deadline)
         c->deadline = deadline_of(fi, events);
-    struct green_wait w = {.call = GREEN_CALL_IO, .on = GREEN_ON_FD, .fd = fd,
-                           .events = events, .deadline = c->deadline, .since = c->since,
-                           .release = owned ? release_owned : NULL, .arg = owned};
+    struct green_wait w = {.call = GREEN_CALL_IO,
+                           .on = GREEN_ON_FD,
+                           .fd = fd,
+                           .events = events,
+                           .deadline = c->deadline,
+                           .since = c->since,
+                           .release = owned ? release_owned : NULL,
+                           .arg = owned};
     return green_wait(&w);
 }
 

@@ -87,4 +87,3 @@ int iov_copy(struct io *io, const struct iovec *iov, int cnt, size_t skip)
     io->cnt = cnt;
     return 0;
 }
-

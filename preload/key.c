@@ -48,9 +48,8 @@ PRELOAD_EXPORT int pthread_key_delete(pthread_key_t k)
     if (k >= PTHREAD_KEYS_MAX)
         return EINVAL;
     unsigned long s = key_seq(k);
-    if (!(s & 1) ||
-        !__atomic_compare_exchange_n(&keys[k].seq, &s, s + 1, 0, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_RELAXED))
+    if (!(s & 1) || !__atomic_compare_exchange_n(&keys[k].seq, &s, s + 1, 0, __ATOMIC_ACQ_REL,
+                                                 __ATOMIC_RELAXED))
         return EINVAL;
     return 0;
 }

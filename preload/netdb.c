@@ -22,8 +22,8 @@
 
 #include <arpa/inet.h>
 #include <netdb.h>
-#include <stdbool.h>
 #include <resolv.h>
+#include <stdbool.h>
 
 /* The helper's errno and h_errno, carried back to the caller. Each
  * family of calls below has a record of its arguments and result that
@@ -120,8 +120,8 @@ PRELOAD_EXPORT int getnameinfo(const struct sockaddr *sa, socklen_t salen, char 
     bool numeric = (!host || (fl & NI_NUMERICHOST)) && (!serv || (fl & NI_NUMERICSERV));
     if (!preload_should_wait() || numeric)
         return real_getnameinfo(sa, salen, host, hlen, serv, slen, fl);
-    struct nameinfo_call c = {.sa = sa, .salen = salen, .host = host, .hlen = hlen,
-                              .serv = serv, .slen = slen, .fl = fl};
+    struct nameinfo_call c = {
+        .sa = sa, .salen = salen, .host = host, .hlen = hlen, .serv = serv, .slen = slen, .fl = fl};
     run(do_getnameinfo, &c, &c.e);
     return c.r;
 }
@@ -153,9 +153,15 @@ static void do_gethost(void *p)
 {
     struct host_call *c = p;
     switch (c->how) {
-    case BYNAME: c->r.h = real_gethostbyname(c->name); break;
-    case BYNAME2: c->r.h = real_gethostbyname2(c->name, c->af); break;
-    case BYADDR: c->r.h = real_gethostbyaddr(c->addr, c->len, c->af); break;
+    case BYNAME:
+        c->r.h = real_gethostbyname(c->name);
+        break;
+    case BYNAME2:
+        c->r.h = real_gethostbyname2(c->name, c->af);
+        break;
+    case BYADDR:
+        c->r.h = real_gethostbyaddr(c->addr, c->len, c->af);
+        break;
     case BYNAME_R:
         c->r.i = real_gethostbyname_r(c->name, c->h, c->buf, c->n, c->res, c->err);
         break;
@@ -205,8 +211,10 @@ PRELOAD_EXPORT int gethostbyname_r(const char *name, struct hostent *h, char *bu
 {
     if (!preload_should_wait())
         return real_gethostbyname_r(name, h, buf, n, res, e);
-    return gethost((struct host_call){.how = BYNAME_R, .name = name, .h = h, .buf = buf,
-                                      .n = n, .res = res, .err = e}).r.i;
+    return gethost(
+               (struct host_call){
+                   .how = BYNAME_R, .name = name, .h = h, .buf = buf, .n = n, .res = res, .err = e})
+        .r.i;
 }
 
 /* Runs on a helper thread; the caller waits green. */
@@ -215,8 +223,15 @@ PRELOAD_EXPORT int gethostbyname2_r(const char *name, int af, struct hostent *h,
 {
     if (!preload_should_wait())
         return real_gethostbyname2_r(name, af, h, buf, n, res, e);
-    return gethost((struct host_call){.how = BYNAME2_R, .name = name, .af = af, .h = h,
-                                      .buf = buf, .n = n, .res = res, .err = e}).r.i;
+    return gethost((struct host_call){.how = BYNAME2_R,
+                                      .name = name,
+                                      .af = af,
+                                      .h = h,
+                                      .buf = buf,
+                                      .n = n,
+                                      .res = res,
+                                      .err = e})
+        .r.i;
 }
 
 /* Runs on a helper thread; the caller waits green. */
@@ -225,8 +240,16 @@ PRELOAD_EXPORT int gethostbyaddr_r(const void *addr, socklen_t len, int type, st
 {
     if (!preload_should_wait())
         return real_gethostbyaddr_r(addr, len, type, h, buf, n, res, e);
-    return gethost((struct host_call){.how = BYADDR_R, .addr = addr, .len = len, .af = type,
-                                      .h = h, .buf = buf, .n = n, .res = res, .err = e}).r.i;
+    return gethost((struct host_call){.how = BYADDR_R,
+                                      .addr = addr,
+                                      .len = len,
+                                      .af = type,
+                                      .h = h,
+                                      .buf = buf,
+                                      .n = n,
+                                      .res = res,
+                                      .err = e})
+        .r.i;
 }
 
 /* ---- users and groups ------------------------------------------------------------ */
@@ -256,17 +279,33 @@ static void do_getent(void *p)
     struct ent_call *c = p;
     if (!c->reentrant) {
         switch (c->how) {
-        case PWNAM: c->r.p = real_getpwnam(c->name); break;
-        case PWUID: c->r.p = real_getpwuid((uid_t)c->id); break;
-        case GRNAM: c->r.p = real_getgrnam(c->name); break;
-        case GRGID: c->r.p = real_getgrgid((gid_t)c->id); break;
+        case PWNAM:
+            c->r.p = real_getpwnam(c->name);
+            break;
+        case PWUID:
+            c->r.p = real_getpwuid((uid_t)c->id);
+            break;
+        case GRNAM:
+            c->r.p = real_getgrnam(c->name);
+            break;
+        case GRGID:
+            c->r.p = real_getgrgid((gid_t)c->id);
+            break;
         }
     } else {
         switch (c->how) {
-        case PWNAM: c->r.i = real_getpwnam_r(c->name, c->rec, c->buf, c->n, c->res); break;
-        case PWUID: c->r.i = real_getpwuid_r((uid_t)c->id, c->rec, c->buf, c->n, c->res); break;
-        case GRNAM: c->r.i = real_getgrnam_r(c->name, c->rec, c->buf, c->n, c->res); break;
-        case GRGID: c->r.i = real_getgrgid_r((gid_t)c->id, c->rec, c->buf, c->n, c->res); break;
+        case PWNAM:
+            c->r.i = real_getpwnam_r(c->name, c->rec, c->buf, c->n, c->res);
+            break;
+        case PWUID:
+            c->r.i = real_getpwuid_r((uid_t)c->id, c->rec, c->buf, c->n, c->res);
+            break;
+        case GRNAM:
+            c->r.i = real_getgrnam_r(c->name, c->rec, c->buf, c->n, c->res);
+            break;
+        case GRGID:
+            c->r.i = real_getgrgid_r((gid_t)c->id, c->rec, c->buf, c->n, c->res);
+            break;
         }
     }
     done(&c->e);
@@ -279,11 +318,17 @@ GREEN_YIELDS static void *getent(enum ent_how how, const char *name, id_t id)
     return c.r.p;
 }
 
-GREEN_YIELDS static int getent_r(enum ent_how how, const char *name, id_t id, void *rec,
-                                 char *buf, size_t n, void *res)
+GREEN_YIELDS static int getent_r(enum ent_how how, const char *name, id_t id, void *rec, char *buf,
+                                 size_t n, void *res)
 {
-    struct ent_call c = {.how = how, .reentrant = true, .name = name, .id = id, .rec = rec,
-                         .buf = buf, .n = n, .res = res};
+    struct ent_call c = {.how = how,
+                         .reentrant = true,
+                         .name = name,
+                         .id = id,
+                         .rec = rec,
+                         .buf = buf,
+                         .n = n,
+                         .res = res};
     run(do_getent, &c, &c.e);
     return c.r.i;
 }
@@ -318,8 +363,7 @@ PRELOAD_EXPORT int getpwnam_r(const char *name, struct passwd *p, char *buf, siz
     return getent_r(PWNAM, name, 0, p, buf, n, res);
 }
 
-PRELOAD_EXPORT int getpwuid_r(uid_t uid, struct passwd *p, char *buf, size_t n,
-                              struct passwd **res)
+PRELOAD_EXPORT int getpwuid_r(uid_t uid, struct passwd *p, char *buf, size_t n, struct passwd **res)
 {
     if (!preload_should_wait())
         return real_getpwuid_r(uid, p, buf, n, res);
@@ -334,8 +378,7 @@ PRELOAD_EXPORT int getgrnam_r(const char *name, struct group *g, char *buf, size
     return getent_r(GRNAM, name, 0, g, buf, n, res);
 }
 
-PRELOAD_EXPORT int getgrgid_r(gid_t gid, struct group *g, char *buf, size_t n,
-                              struct group **res)
+PRELOAD_EXPORT int getgrgid_r(gid_t gid, struct group *g, char *buf, size_t n, struct group **res)
 {
     if (!preload_should_wait())
         return real_getgrgid_r(gid, g, buf, n, res);
@@ -361,11 +404,11 @@ static void do_res(void *p)
     done(&c->e);
 }
 
-GREEN_YIELDS static int res_green(bool search, const char *d, int cl, int type,
-                                  unsigned char *ans, int len)
+GREEN_YIELDS static int res_green(bool search, const char *d, int cl, int type, unsigned char *ans,
+                                  int len)
 {
-    struct res_call c = {.search = search, .dname = d, .cl = cl, .type = type, .ans = ans,
-                         .len = len};
+    struct res_call c = {
+        .search = search, .dname = d, .cl = cl, .type = type, .ans = ans, .len = len};
     run(do_res, &c, &c.e);
     return c.r;
 }

@@ -22,9 +22,9 @@ static const struct timespec zero_ts;
 /* One poll, select or epoll_wait of the program: its arguments, and
  * the fds the core waits on between two rounds. */
 struct pw {
-    int (*check)(struct pw *p);     /* the real call, zero timeout */
-    int (*build)(struct pw *p);     /* fill fds once the first check passed */
-    void (*drop)(struct pw *p);     /* let go of what the call holds, or NULL */
+    int (*check)(struct pw *p); /* the real call, zero timeout */
+    int (*build)(struct pw *p); /* fill fds once the first check passed */
+    void (*drop)(struct pw *p); /* let go of what the call holds, or NULL */
     struct green_pollfd *fds, local[8];
     size_t n;
     const sigset_t *mask;
@@ -40,10 +40,10 @@ struct pw {
             fd_set own[3];
         } select;
         struct {
-            int ep;                 /* the epoll fd, or dup once made */
+            int ep; /* the epoll fd, or dup once made */
             struct epoll_event *ev;
             int max;
-            bool has_dup;           /* waits on dup, a copy of the epoll fd */
+            bool has_dup; /* waits on dup, a copy of the epoll fd */
             int dup;
         } epoll;
     };
@@ -85,9 +85,14 @@ GREEN_YIELDS static int pw_run(struct pw *p, int64_t deadline)
             break;
         if (!p->fds && (r = p->build(p)) < 0)
             break;
-        struct green_wait w = {.call = GREEN_CALL_POLL, .on = GREEN_ON_FDS, .fds = p->fds,
-                               .n = p->n, .deadline = deadline, .since = since,
-                               .release = release, .arg = p};
+        struct green_wait w = {.call = GREEN_CALL_POLL,
+                               .on = GREEN_ON_FDS,
+                               .fds = p->fds,
+                               .n = p->n,
+                               .deadline = deadline,
+                               .since = since,
+                               .release = release,
+                               .arg = p};
         if ((r = green_wait(&w)) < 0)
             break;
     }
@@ -121,8 +126,7 @@ static int poll_build(struct pw *p)
     return 0;
 }
 
-GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline,
-                                 const sigset_t *mask)
+GREEN_YIELDS static int do_ppoll(struct pollfd *f, nfds_t n, int64_t deadline, const sigset_t *mask)
 {
     struct pw p = {.check = poll_check, .build = poll_build, .poll = {f, n}, .mask = mask};
     return pw_run(&p, deadline);
@@ -224,8 +228,11 @@ GREEN_YIELDS static int do_select(int n, fd_set **sets, int64_t deadline, const 
     struct rlimit rl;
     if (n > FD_SETSIZE && getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < (rlim_t)n)
         n = rl.rlim_cur > FD_SETSIZE ? (int)rl.rlim_cur : FD_SETSIZE; /* the kernel's clamp */
-    struct pw p = {.check = select_check, .build = select_build, .drop = select_drop,
-                   .select.nfds = n, .mask = mask};
+    struct pw p = {.check = select_check,
+                   .build = select_build,
+                   .drop = select_drop,
+                   .select.nfds = n,
+                   .mask = mask};
     size_t bytes = set_bytes(n);
     unsigned long *mem = (unsigned long *)p.select.own;
     if (n > FD_SETSIZE && !(mem = malloc(3 * bytes)))
@@ -319,8 +326,11 @@ static void epoll_drop(struct pw *p)
 GREEN_YIELDS static int do_epoll(int ep, struct epoll_event *ev, int max, int64_t deadline,
                                  const sigset_t *mask)
 {
-    struct pw p = {.check = epoll_check, .build = epoll_build, .drop = epoll_drop,
-                   .epoll = {.ep = ep, .ev = ev, .max = max}, .mask = mask};
+    struct pw p = {.check = epoll_check,
+                   .build = epoll_build,
+                   .drop = epoll_drop,
+                   .epoll = {.ep = ep, .ev = ev, .max = max},
+                   .mask = mask};
     return (int)preload_ret(pw_run(&p, deadline));
 }
 

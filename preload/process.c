@@ -57,9 +57,12 @@ GREEN_YIELDS static pid_t wait4_green(pid_t pid, int *st, int opt, struct rusage
             return preload_neg_errno(r);
         if (opt & WNOHANG)
             return 0;
-        struct green_wait w = {.call = GREEN_CALL_CHILD, .on = GREEN_ON_CHILD, .fd = pid,
+        struct green_wait w = {.call = GREEN_CALL_CHILD,
+                               .on = GREEN_ON_CHILD,
+                               .fd = pid,
                                .events = (opt & (WUNTRACED | WCONTINUED)) != 0,
-                               .deadline = GREEN_NEVER, .since = since};
+                               .deadline = GREEN_NEVER,
+                               .since = since};
         int k = green_wait(&w);
         if (k < 0)
             return k;
@@ -98,9 +101,12 @@ PRELOAD_EXPORT pid_t wait3(int *st, int opt, struct rusage *ru)
 static pid_t waitid_pid(idtype_t type, id_t id)
 {
     switch (type) {
-    case P_PID: return (pid_t)id;
-    case P_PGID: return id ? -(pid_t)id : 0;
-    default: return -1;
+    case P_PID:
+        return (pid_t)id;
+    case P_PGID:
+        return id ? -(pid_t)id : 0;
+    default:
+        return -1;
     }
 }
 

@@ -29,7 +29,7 @@ struct pthr {
     int cancel_state;                  /* PTHREAD_CANCEL_ENABLE / DISABLE */
     int cancel_type;                   /* PTHREAD_CANCEL_DEFERRED / ASYNCHRONOUS */
     int cancel_pending;
-    int exiting;                       /* in pthread_exit: cleanups and destructors */
+    int exiting; /* in pthread_exit: cleanups and destructors */
     void *retval;
 };
 

@@ -150,53 +150,53 @@ static int sys_fcntl(int fd, int cmd, ...)
 
 /* real_<name> starts as lazy_real_<name>, which resolves everything and
  * calls the real function, or the fallback when it cannot be found. */
-#define LAZY_BODY(ret, name, params, args, fallback)                \
-    ret(*f) params;                                                 \
-    if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name)     \
-        return f args;                                              \
-    ret(*fb) params = fallback;                                     \
-    if (!fb)                                                        \
-        missing(#name);                                             \
+#define LAZY_BODY(ret, name, params, args, fallback)            \
+    ret(*f) params;                                             \
+    if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name) \
+        return f args;                                          \
+    ret(*fb) params = fallback;                                 \
+    if (!fb)                                                    \
+        missing(#name);                                         \
     return fb args;
-#define REAL(ret, name, params, args, version, fallback)            \
-    static ret lazy_##name params;                                  \
-    ret(*name) params = lazy_##name;                                \
-    static ret lazy_##name params                                   \
-    {                                                               \
-        LAZY_BODY(ret, name, params, args, fallback)                \
+#define REAL(ret, name, params, args, version, fallback) \
+    static ret lazy_##name params;                       \
+    ret(*name) params = lazy_##name;                     \
+    static ret lazy_##name params                        \
+    {                                                    \
+        LAZY_BODY(ret, name, params, args, fallback)     \
     }
-#define REAL_VA(ret, name, params, last, args, version, fallback)   \
-    static ret lazy_##name params;                                  \
-    ret(*name) params = lazy_##name;                                \
-    static ret lazy_##name params                                   \
-    {                                                               \
-        va_list ap;                                                 \
-        va_start(ap, last);                                         \
-        void *arg = va_arg(ap, void *);                             \
-        va_end(ap);                                                 \
-        LAZY_BODY(ret, name, params, args, fallback)                \
-    }
-#define REAL_VOID(name, params, args, version)                    \
-    static void lazy_##name params;                               \
-    void(*name) params = lazy_##name;                             \
-    static void lazy_##name params                                \
+#define REAL_VA(ret, name, params, last, args, version, fallback) \
+    static ret lazy_##name params;                                \
+    ret(*name) params = lazy_##name;                              \
+    static ret lazy_##name params                                 \
     {                                                             \
-        void(*f) params;                                          \
+        va_list ap;                                               \
+        va_start(ap, last);                                       \
+        void *arg = va_arg(ap, void *);                           \
+        va_end(ap);                                               \
+        LAZY_BODY(ret, name, params, args, fallback)              \
+    }
+#define REAL_VOID(name, params, args, version)                        \
+    static void lazy_##name params;                                   \
+    void(*name) params = lazy_##name;                                 \
+    static void lazy_##name params                                    \
+    {                                                                 \
+        void(*f) params;                                              \
         if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name) { \
-            f args;                                               \
-            return;                                               \
-        }                                                         \
-        missing(#name);                                           \
+            f args;                                                   \
+            return;                                                   \
+        }                                                             \
+        missing(#name);                                               \
     }
-#define REAL_NORETURN(name, params, args, version)                \
-    __attribute__((noreturn)) static void lazy_##name params;     \
-    void(*name) params __attribute__((noreturn)) = lazy_##name;   \
-    __attribute__((noreturn)) static void lazy_##name params      \
-    {                                                             \
-        void(*f) params;                                          \
+#define REAL_NORETURN(name, params, args, version)                  \
+    __attribute__((noreturn)) static void lazy_##name params;       \
+    void(*name) params __attribute__((noreturn)) = lazy_##name;     \
+    __attribute__((noreturn)) static void lazy_##name params        \
+    {                                                               \
+        void(*f) params;                                            \
         if (real_resolve() == 0 && (f = LOAD(name)) != lazy_##name) \
-            f args;                                               \
-        missing(#name);                                           \
+            f args;                                                 \
+        missing(#name);                                             \
     }
 #include "real.def"
 
@@ -211,11 +211,11 @@ static void *lookup(const char *name, const char *version)
 }
 
 /* A symbol libc lacks keeps its trampoline (and so its fallback). */
-#define RESOLVE(name, version)                                                \
-    do {                                                                      \
-        void *p = lookup(#name, version);                                     \
-        if (p)                                                                \
-            __atomic_store_n(&name, (__typeof__(name))p, __ATOMIC_RELEASE);   \
+#define RESOLVE(name, version)                                              \
+    do {                                                                    \
+        void *p = lookup(#name, version);                                   \
+        if (p)                                                              \
+            __atomic_store_n(&name, (__typeof__(name))p, __ATOMIC_RELEASE); \
     } while (0);
 
 int real_resolve(void)
@@ -250,28 +250,28 @@ int real_resolve(void)
         return libc_##name args;                         \
     }
 #define REAL_VA(ret, name, params, last, args, version, fallback) \
-    static ret(*libc_##name) params;                     \
-    static ret gate_##name params                        \
-    {                                                    \
-        va_list ap;                                      \
-        va_start(ap, last);                              \
-        void *arg = va_arg(ap, void *);                  \
-        va_end(ap);                                      \
-        PRELOAD_GATE_OPEN;                               \
-        return libc_##name args;                         \
+    static ret(*libc_##name) params;                              \
+    static ret gate_##name params                                 \
+    {                                                             \
+        va_list ap;                                               \
+        va_start(ap, last);                                       \
+        void *arg = va_arg(ap, void *);                           \
+        va_end(ap);                                               \
+        PRELOAD_GATE_OPEN;                                        \
+        return libc_##name args;                                  \
     }
-#define REAL_VOID(name, params, args, version)           \
-    static void(*libc_##name) params;                    \
-    static void gate_##name params                       \
-    {                                                    \
-        PRELOAD_GATE_OPEN;                               \
-        libc_##name args;                                \
+#define REAL_VOID(name, params, args, version) \
+    static void(*libc_##name) params;          \
+    static void gate_##name params             \
+    {                                          \
+        PRELOAD_GATE_OPEN;                     \
+        libc_##name args;                      \
     }
 #define REAL_NORETURN(name, params, args, version)
 #include "real.def"
 
-#define SWAP(name)                        \
-    libc_##name = LOAD(name);             \
+#define SWAP(name)            \
+    libc_##name = LOAD(name); \
     __atomic_store_n(&name, gate_##name, __ATOMIC_RELEASE);
 
 void real_gate(void)

@@ -9,7 +9,6 @@
 
 #include <semaphore.h>
 
-
 PRELOAD_EXPORT int sem_init(sem_t *s, int pshared, unsigned int value)
 {
     if (pshared || value > SEM_VALUE_MAX)
@@ -33,7 +32,8 @@ GREEN_YIELDS static int glibc_wait(sem_t *s, clockid_t c, const struct timespec 
 {
     if (!preload_should_wait())
         return abs ? real_sem_clockwait(s, c, abs) : real_sem_wait(s);
-    struct green_wait w = {.call = GREEN_CALL_SEM, .on = GREEN_ON_RETRY,
+    struct green_wait w = {.call = GREEN_CALL_SEM,
+                           .on = GREEN_ON_RETRY,
                            .deadline = abs ? preload_deadline_at(c, abs) : GREEN_NEVER,
                            .since = green_call_seq()};
     int r;

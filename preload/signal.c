@@ -19,8 +19,8 @@
  * Masks are per green thread (core), sigwait and friends wait green on a
  * signalfd of their set, pause and sigsuspend wait green for a handler
  * to run. */
-#include "pthr.h"
 #include "fd.h"
+#include "pthr.h"
 #include "sys.h"
 
 #include <signal.h>
@@ -45,8 +45,7 @@ static int is_fault(int sig)
 
 static int is_handler(const struct sigaction *a)
 {
-    return (a->sa_flags & SA_SIGINFO) ||
-           (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
+    return (a->sa_flags & SA_SIGINFO) || (a->sa_handler != SIG_DFL && a->sa_handler != SIG_IGN);
 }
 
 static void wrapper(int sig, siginfo_t *si, void *uc)
@@ -65,8 +64,7 @@ static void wrapper(int sig, siginfo_t *si, void *uc)
     preload_in_handler--;
     int saved = errno;
     /* In a vfork child the parent's state is not ours to note in. */
-    if (!preload_vforking ||
-        preload_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0) == preload_vfork_pid)
+    if (!preload_vforking || preload_raw_syscall(SYS_getpid, 0, 0, 0, 0, 0, 0) == preload_vfork_pid)
         green_signal_note(sig, (a.sa_flags & SA_RESTART) != 0);
     errno = saved;
 }
@@ -333,15 +331,19 @@ static int take(int fd, const sigset_t *set, siginfo_t *info)
  * signal, -EAGAIN at deadline, -EINTR, -EFAULT for a set or info the
  * program gave and libgreen cannot read or write (the signal is taken
  * all the same, as natively). */
-GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline,
-                                 int call)
+GREEN_YIELDS static int wait_set(const sigset_t *set, siginfo_t *info, int64_t deadline, int call)
 {
     int fd = (int)syscall(SYS_signalfd4, -1, set, (size_t)8, SFD_NONBLOCK | SFD_CLOEXEC);
     if (fd < 0 && errno != EMFILE && errno != ENFILE && errno != ENOMEM)
         return -errno;
-    struct green_wait w = {.call = call, .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD, .fd = fd,
-                           .events = GREEN_IN, .deadline = deadline, .since = green_call_seq(),
-                           .release = end_wait, .arg = &fd};
+    struct green_wait w = {.call = call,
+                           .on = fd < 0 ? GREEN_ON_RETRY : GREEN_ON_FD,
+                           .fd = fd,
+                           .events = GREEN_IN,
+                           .deadline = deadline,
+                           .since = green_call_seq(),
+                           .release = end_wait,
+                           .arg = &fd};
     int r;
     siginfo_t si;
     green_signal_waiting(to_bits(set));
@@ -375,7 +377,8 @@ PRELOAD_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
 PRELOAD_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info, const struct timespec *ts)
 {
     struct timespec t;
-    if (!preload_should_wait() || (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t))))
+    if (!preload_should_wait() ||
+        (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t))))
         return real_sigtimedwait(set, info, ts); /* EFAULT or EINVAL at once */
     int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
     int r = wait_set(set, info, deadline, GREEN_CALL_SIGWAIT);

@@ -163,8 +163,8 @@ PRELOAD_EXPORT int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flag
     if (!preload_should_wait() || !(fi = fd_get(fd)) || fi->kind != FD_SOCKET ||
         fd_nonblock(fd, fi) || !hide_nonblock(fd, fi))
         return accepted(fd, real_accept_blocking(fd, sa, len, flags), flags);
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = accept_call, .from = {sa, len},
-                    .flags = flags};
+    struct io io = {
+        .fd = fd, .events = GREEN_IN, .call = accept_call, .from = {sa, len}, .flags = flags};
     ssize_t r = io_run_fi(&io, fi);
     return r < 0 ? preload_fail((int)r) : accepted(fd, (int)r, flags);
 }
@@ -200,9 +200,13 @@ GREEN_YIELDS static int connect_green(int fd, int fl, const struct sockaddr *sa,
     unsigned long since = green_call_seq();
     int r = connect_once(fd, fl, sa, len);
     while (r == -EAGAIN || r == -EINPROGRESS || r == -EALREADY) {
-        struct green_wait w = {.call = GREEN_CALL_CONNECT, .fd = fd, .events = GREEN_OUT,
+        struct green_wait w = {.call = GREEN_CALL_CONNECT,
+                               .fd = fd,
+                               .events = GREEN_OUT,
                                .on = r == -EAGAIN ? GREEN_ON_RETRY : GREEN_ON_FD,
-                               .deadline = deadline, .result = r, .since = since};
+                               .deadline = deadline,
+                               .result = r,
+                               .since = since};
         int k = green_wait(&w);
         if (k <= 0)
             return k;
@@ -244,9 +248,15 @@ static ssize_t do_recvfrom(int fd, void *buf, size_t n, int flags, struct sockad
 {
     if ((flags & NEVER_WAITS) || !preload_should_wait())
         return real_recvfrom(fd, buf, n, flags, sa, len);
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = recvfrom_call, .socket_only = true,
+    struct io io = {.fd = fd,
+                    .events = GREEN_IN,
+                    .call = recvfrom_call,
+                    .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
-                    .buf = buf, .total = n, .flags = flags, .from = {sa, len}};
+                    .buf = buf,
+                    .total = n,
+                    .flags = flags,
+                    .from = {sa, len}};
     return preload_ret(io_run(&io));
 }
 
@@ -299,9 +309,13 @@ PRELOAD_EXPORT ssize_t recvmsg(int fd, struct msghdr *m, int flags)
 {
     if ((flags & NEVER_WAITS) || !preload_should_wait())
         return real_recvmsg(fd, m, flags);
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmsg_call, .socket_only = true,
+    struct io io = {.fd = fd,
+                    .events = GREEN_IN,
+                    .call = recvmsg_call,
+                    .socket_only = true,
                     .all_if_stream = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL,
-                    .msg = m, .flags = flags};
+                    .msg = m,
+                    .flags = flags};
     return preload_ret(io_run(&io));
 }
 
@@ -329,8 +343,14 @@ PRELOAD_EXPORT int recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags
         (ts && (fd_copyin(&t, ts, sizeof t) < 0 || !preload_ts_valid(&t))))
         return real_recvmmsg(fd, v, n, flags, ts);
     int64_t deadline = ts ? preload_deadline_after(preload_ts_ns(&t)) : GREEN_NEVER;
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = recvmmsg_call, .socket_only = true,
-                    .all = !(flags & MSG_WAITFORONE), .buf = v, .total = n, .flags = flags,
+    struct io io = {.fd = fd,
+                    .events = GREEN_IN,
+                    .call = recvmmsg_call,
+                    .socket_only = true,
+                    .all = !(flags & MSG_WAITFORONE),
+                    .buf = v,
+                    .total = n,
+                    .flags = flags,
                     .mmsg = {ts, &deadline}};
     return (int)preload_ret(io_run(&io));
 }
@@ -357,8 +377,14 @@ PRELOAD_EXPORT ssize_t sendto(int fd, const void *buf, size_t n, int flags,
 {
     if ((flags & MSG_DONTWAIT) || !preload_should_wait())
         return real_sendto(fd, buf, n, flags, sa, len);
-    struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendto_call, .socket_only = true,
-                    .all = true, .buf = (void *)buf, .total = n, .flags = flags,
+    struct io io = {.fd = fd,
+                    .events = GREEN_OUT,
+                    .call = sendto_call,
+                    .socket_only = true,
+                    .all = true,
+                    .buf = (void *)buf,
+                    .total = n,
+                    .flags = flags,
                     .to = {sa, len}};
     return preload_ret(io_run(&io));
 }
@@ -413,8 +439,12 @@ PRELOAD_EXPORT ssize_t sendmsg(int fd, const struct msghdr *m, int flags)
     if ((flags & MSG_DONTWAIT) || !preload_should_wait()) {
         r = real_sendmsg(fd, m, flags);
     } else {
-        struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendmsg_call,
-                        .socket_only = true, .all = true, .msg = (struct msghdr *)m,
+        struct io io = {.fd = fd,
+                        .events = GREEN_OUT,
+                        .call = sendmsg_call,
+                        .socket_only = true,
+                        .all = true,
+                        .msg = (struct msghdr *)m,
                         .flags = flags};
         r = preload_ret(io_run(&io));
     }
@@ -436,7 +466,13 @@ PRELOAD_EXPORT int sendmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags
 {
     if ((flags & MSG_DONTWAIT) || !preload_should_wait() || n > INT_MAX)
         return real_sendmmsg(fd, v, n, flags);
-    struct io io = {.fd = fd, .events = GREEN_OUT, .call = sendmmsg_call, .socket_only = true,
-                    .all = true, .buf = v, .total = n, .flags = flags};
+    struct io io = {.fd = fd,
+                    .events = GREEN_OUT,
+                    .call = sendmmsg_call,
+                    .socket_only = true,
+                    .all = true,
+                    .buf = v,
+                    .total = n,
+                    .flags = flags};
     return (int)preload_ret(io_run(&io));
 }

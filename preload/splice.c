@@ -44,7 +44,8 @@ static size_t sock_room(int fd)
     if (real_getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len) < 0)
         return SIZE_MAX;
     unsigned int used = mi[SK_MEMINFO_WMEM_QUEUED] > mi[SK_MEMINFO_WMEM_ALLOC]
-                            ? mi[SK_MEMINFO_WMEM_QUEUED] : mi[SK_MEMINFO_WMEM_ALLOC];
+                            ? mi[SK_MEMINFO_WMEM_QUEUED]
+                            : mi[SK_MEMINFO_WMEM_ALLOC];
     return used >= mi[SK_MEMINFO_SNDBUF] ? 0 : (mi[SK_MEMINFO_SNDBUF] - used) / 2;
 }
 
@@ -85,8 +86,11 @@ PRELOAD_EXPORT ssize_t sendfile(int out, int in, off_t *off, size_t n)
     if (!n || n > SSIZE_MAX || !preload_should_wait() || !(fi = fd_get(out)) ||
         (fi->kind != FD_SOCKET && fi->kind != FD_PIPE) || fd_nonblock(out, fi))
         return real_sendfile(out, in, off, n);
-    struct io io = {.fd = out, .events = GREEN_OUT, .call = sendfile_call,
-                    .all = fi->kind == FD_SOCKET, .total = min_size(n, max_rw_count()),
+    struct io io = {.fd = out,
+                    .events = GREEN_OUT,
+                    .call = sendfile_call,
+                    .all = fi->kind == FD_SOCKET,
+                    .total = min_size(n, max_rw_count()),
                     .sendfile = {in, off}};
     return preload_ret(io_run(&io));
 }
@@ -161,8 +165,7 @@ GREEN_YIELDS static ssize_t sp_loop(struct sp *s)
     struct fd_call call = FD_CALL_START;
     for (;;) {
         ssize_t r = sp_try(s);
-        if (r > 0 && s->ofi->kind == FD_SOCKET && (size_t)r < s->n &&
-            ready(s->in, POLLIN)) {
+        if (r > 0 && s->ofi->kind == FD_SOCKET && (size_t)r < s->n && ready(s->in, POLLIN)) {
             done += (size_t)r;
             s->n -= (size_t)r;
             continue;
@@ -210,8 +213,7 @@ static ssize_t do_splice(struct sp *s)
 PRELOAD_EXPORT ssize_t splice(int in, loff_t *inoff, int out, loff_t *outoff, size_t n,
                               unsigned int flags)
 {
-    struct sp s = {.in = in, .out = out, .inoff = inoff, .outoff = outoff, .n = n,
-                   .flags = flags};
+    struct sp s = {.in = in, .out = out, .inoff = inoff, .outoff = outoff, .n = n, .flags = flags};
     return do_splice(&s);
 }
 

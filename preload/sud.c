@@ -120,8 +120,7 @@ static int futex_waits(int op)
 /* ---- calls the handler cannot simply make -------------------------------- */
 
 /* rt_sigprocmask on the mask the handler's return restores. */
-static long sigprocmask_on(ucontext_t *uc, int how, const uint64_t *set, uint64_t *old,
-                           size_t size)
+static long sigprocmask_on(ucontext_t *uc, int how, const uint64_t *set, uint64_t *old, size_t size)
 {
     if (size != 8)
         return -EINVAL;
@@ -131,10 +130,16 @@ static long sigprocmask_on(ucontext_t *uc, int how, const uint64_t *set, uint64_
         if (process_vm_readv(getpid(), &l, 1, &r, 1, 0) != 8)
             return -EFAULT;
         switch (how) {
-        case SIG_BLOCK: want |= was; break;
-        case SIG_UNBLOCK: want = was & ~want; break;
-        case SIG_SETMASK: break;
-        default: return -EINVAL;
+        case SIG_BLOCK:
+            want |= was;
+            break;
+        case SIG_UNBLOCK:
+            want = was & ~want;
+            break;
+        case SIG_SETMASK:
+            break;
+        default:
+            return -EINVAL;
         }
     }
     if (old) {
@@ -253,8 +258,8 @@ static const char *refused(void)
     if (!text_hi)
         return "libgreen's code not found";
     /* Turning it off is a no-op where the kernel knows the call. */
-    if (preload_raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0,
-                            0, 0) < 0)
+    if (preload_raw_syscall(SYS_prctl, PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0,
+                            0) < 0)
         return "no Syscall User Dispatch in this kernel (Linux 5.11 or later)";
     return NULL;
 }

@@ -26,8 +26,7 @@ long preload_sys_keep_errno(long nr, const long *a);
 int preload_sys_blocks(long nr);
 
 /* futex(2) with green waiters. Returns >= 0 or -errno. */
-long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
-                   uint32_t val3);
+long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2, uint32_t val3);
 /* The same for a futex whose wakes may come as raw system calls from
  * other OS threads (glibc's own locks): green waits re-read the word. */
 long preload_futex_unseen(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,

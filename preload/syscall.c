@@ -13,24 +13,24 @@
 #include "preload.h"
 #include "sys.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
 #include <sys/ioctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
-#include <sys/timerfd.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <dirent.h>
 #include <unistd.h>
 
 long preload_raw_syscall(long nr, long a, long b, long c, long d, long e, long f)
@@ -72,8 +72,8 @@ static int futex_deadline(int cmd, int realtime, const struct timespec *ts, int6
     return 0;
 }
 
-GREEN_YIELDS static long futex_wait(uint32_t *word, int op, uint32_t val,
-                                    const struct timespec *ts, uint32_t bitset, int unseen)
+GREEN_YIELDS static long futex_wait(uint32_t *word, int op, uint32_t val, const struct timespec *ts,
+                                    uint32_t bitset, int unseen)
 {
     int cmd = op & FUTEX_CMD_MASK;
     int64_t deadline;
@@ -104,8 +104,7 @@ static long futex_wake(uint32_t *word, int op, int n, uint32_t bitset)
     return r < 0 ? (woken ? woken : r) : r + woken;
 }
 
-static long futex_requeue(uint32_t *word, int op, int n, long nmove, uint32_t *word2,
-                          uint32_t val3)
+static long futex_requeue(uint32_t *word, int op, int n, long nmove, uint32_t *word2, uint32_t val3)
 {
     /* The kernel checks both words and, for CMP_REQUEUE, val3. */
     long r = preload_raw_syscall(SYS_futex, (long)word, op, 0, 0, (long)word2, val3);
@@ -119,8 +118,8 @@ static long futex_requeue(uint32_t *word, int op, int n, long nmove, uint32_t *w
     return done + (r > 0 ? r : 0);
 }
 
-static long futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
-                  uint32_t val3, int unseen)
+static long futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2, uint32_t val3,
+                  int unseen)
 {
     int cmd = op & FUTEX_CMD_MASK;
     const struct timespec *ts = (const struct timespec *)arg4;
@@ -141,8 +140,7 @@ static long futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *wor
     return preload_raw_syscall(SYS_futex, (long)word, op, val, arg4, (long)word2, val3);
 }
 
-long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2,
-                   uint32_t val3)
+long preload_futex(uint32_t *word, int op, uint32_t val, long arg4, uint32_t *word2, uint32_t val3)
 {
     return futex(word, op, val, arg4, word2, val3, 0);
 }
@@ -220,41 +218,68 @@ static long route_fd(long nr, const long *a);
 static long route(long nr, const long *a)
 {
     switch (nr) {
-    case SYS_read: return libc_ret(read(I(a[0]), P(a[1]), (size_t)a[2]));
-    case SYS_write: return libc_ret(write(I(a[0]), P(a[1]), (size_t)a[2]));
-    case SYS_readv: return libc_ret(readv(I(a[0]), P(a[1]), I(a[2])));
-    case SYS_writev: return libc_ret(writev(I(a[0]), P(a[1]), I(a[2])));
-    case SYS_pread64: return libc_ret(pread(I(a[0]), P(a[1]), (size_t)a[2], a[3]));
-    case SYS_pwrite64: return libc_ret(pwrite(I(a[0]), P(a[1]), (size_t)a[2], a[3]));
+    case SYS_read:
+        return libc_ret(read(I(a[0]), P(a[1]), (size_t)a[2]));
+    case SYS_write:
+        return libc_ret(write(I(a[0]), P(a[1]), (size_t)a[2]));
+    case SYS_readv:
+        return libc_ret(readv(I(a[0]), P(a[1]), I(a[2])));
+    case SYS_writev:
+        return libc_ret(writev(I(a[0]), P(a[1]), I(a[2])));
+    case SYS_pread64:
+        return libc_ret(pread(I(a[0]), P(a[1]), (size_t)a[2], a[3]));
+    case SYS_pwrite64:
+        return libc_ret(pwrite(I(a[0]), P(a[1]), (size_t)a[2], a[3]));
     case SYS_recvfrom:
         return libc_ret(recvfrom(I(a[0]), P(a[1]), (size_t)a[2], I(a[3]), P(a[4]), P(a[5])));
     case SYS_sendto:
         return libc_ret(sendto(I(a[0]), P(a[1]), (size_t)a[2], I(a[3]), P(a[4]), (socklen_t)a[5]));
-    case SYS_recvmsg: return libc_ret(recvmsg(I(a[0]), P(a[1]), I(a[2])));
-    case SYS_sendmsg: return libc_ret(sendmsg(I(a[0]), P(a[1]), I(a[2])));
-    case SYS_recvmmsg: return libc_ret(recvmmsg(I(a[0]), P(a[1]), (unsigned)a[2], I(a[3]), P(a[4])));
-    case SYS_sendmmsg: return libc_ret(sendmmsg(I(a[0]), P(a[1]), (unsigned)a[2], I(a[3])));
-    case SYS_accept: return libc_ret(accept(I(a[0]), P(a[1]), P(a[2])));
-    case SYS_accept4: return libc_ret(accept4(I(a[0]), P(a[1]), P(a[2]), I(a[3])));
-    case SYS_connect: return libc_ret(connect(I(a[0]), P(a[1]), (socklen_t)a[2]));
-    case SYS_poll: return libc_ret(poll(P(a[0]), (nfds_t)a[1], I(a[2])));
-    case SYS_ppoll: return sys_ppoll(P(a[0]), (nfds_t)a[1], P(a[2]), P(a[3]), a[4]);
-    case SYS_select: return libc_ret(select(I(a[0]), P(a[1]), P(a[2]), P(a[3]), P(a[4])));
-    case SYS_pselect6: return sys_pselect6(I(a[0]), P(a[1]), P(a[2]), P(a[3]), P(a[4]), P(a[5]));
-    case SYS_epoll_wait: return libc_ret(epoll_wait(I(a[0]), P(a[1]), I(a[2]), I(a[3])));
+    case SYS_recvmsg:
+        return libc_ret(recvmsg(I(a[0]), P(a[1]), I(a[2])));
+    case SYS_sendmsg:
+        return libc_ret(sendmsg(I(a[0]), P(a[1]), I(a[2])));
+    case SYS_recvmmsg:
+        return libc_ret(recvmmsg(I(a[0]), P(a[1]), (unsigned)a[2], I(a[3]), P(a[4])));
+    case SYS_sendmmsg:
+        return libc_ret(sendmmsg(I(a[0]), P(a[1]), (unsigned)a[2], I(a[3])));
+    case SYS_accept:
+        return libc_ret(accept(I(a[0]), P(a[1]), P(a[2])));
+    case SYS_accept4:
+        return libc_ret(accept4(I(a[0]), P(a[1]), P(a[2]), I(a[3])));
+    case SYS_connect:
+        return libc_ret(connect(I(a[0]), P(a[1]), (socklen_t)a[2]));
+    case SYS_poll:
+        return libc_ret(poll(P(a[0]), (nfds_t)a[1], I(a[2])));
+    case SYS_ppoll:
+        return sys_ppoll(P(a[0]), (nfds_t)a[1], P(a[2]), P(a[3]), a[4]);
+    case SYS_select:
+        return libc_ret(select(I(a[0]), P(a[1]), P(a[2]), P(a[3]), P(a[4])));
+    case SYS_pselect6:
+        return sys_pselect6(I(a[0]), P(a[1]), P(a[2]), P(a[3]), P(a[4]), P(a[5]));
+    case SYS_epoll_wait:
+        return libc_ret(epoll_wait(I(a[0]), P(a[1]), I(a[2]), I(a[3])));
     case SYS_epoll_pwait:
         if (a[4] && a[5] != 8)
             return NONE;
         return libc_ret(epoll_pwait(I(a[0]), P(a[1]), I(a[2]), I(a[3]), P(a[4])));
-    case SYS_nanosleep: return libc_ret(nanosleep(P(a[0]), P(a[1])));
-    case SYS_clock_nanosleep: return sys_clock_nanosleep(I(a[0]), I(a[1]), P(a[2]), P(a[3]));
-    case SYS_wait4: return libc_ret(wait4(I(a[0]), P(a[1]), I(a[2]), P(a[3])));
-    case SYS_waitid: return sys_waitid((idtype_t)a[0], (id_t)a[1], P(a[2]), I(a[3]), P(a[4]));
-    case SYS_gettid: return gettid();
-    case SYS_tgkill: return libc_ret(tgkill(I(a[0]), I(a[1]), I(a[2])));
-    case SYS_tkill: return libc_ret(tgkill(getpid(), I(a[0]), I(a[1])));
-    case SYS_sched_yield: return libc_ret(sched_yield());
-    case SYS_pause: return libc_ret(pause());
+    case SYS_nanosleep:
+        return libc_ret(nanosleep(P(a[0]), P(a[1])));
+    case SYS_clock_nanosleep:
+        return sys_clock_nanosleep(I(a[0]), I(a[1]), P(a[2]), P(a[3]));
+    case SYS_wait4:
+        return libc_ret(wait4(I(a[0]), P(a[1]), I(a[2]), P(a[3])));
+    case SYS_waitid:
+        return sys_waitid((idtype_t)a[0], (id_t)a[1], P(a[2]), I(a[3]), P(a[4]));
+    case SYS_gettid:
+        return gettid();
+    case SYS_tgkill:
+        return libc_ret(tgkill(I(a[0]), I(a[1]), I(a[2])));
+    case SYS_tkill:
+        return libc_ret(tgkill(getpid(), I(a[0]), I(a[1])));
+    case SYS_sched_yield:
+        return libc_ret(sched_yield());
+    case SYS_pause:
+        return libc_ret(pause());
     }
     return route_fd(nr, a);
 }
@@ -265,35 +290,62 @@ static long route(long nr, const long *a)
 static long route_fd(long nr, const long *a)
 {
     switch (nr) {
-    case SYS_close: return libc_ret(close(I(a[0])));
-    case SYS_close_range: return libc_ret(close_range((unsigned)a[0], (unsigned)a[1], I(a[2])));
-    case SYS_dup: return libc_ret(dup(I(a[0])));
-    case SYS_dup2: return libc_ret(dup2(I(a[0]), I(a[1])));
-    case SYS_dup3: return libc_ret(dup3(I(a[0]), I(a[1]), I(a[2])));
-    case SYS_fcntl: return libc_ret(fcntl(I(a[0]), I(a[1]), a[2]));
-    case SYS_ioctl: return libc_ret(ioctl(I(a[0]), (unsigned long)a[1], a[2]));
-    case SYS_open: return libc_ret(open(P(a[0]), I(a[1]), (mode_t)a[2]));
-    case SYS_openat: return libc_ret(openat(I(a[0]), P(a[1]), I(a[2]), (mode_t)a[3]));
-    case SYS_creat: return libc_ret(creat(P(a[0]), (mode_t)a[1]));
-    case SYS_socket: return libc_ret(socket(I(a[0]), I(a[1]), I(a[2])));
-    case SYS_socketpair: return libc_ret(socketpair(I(a[0]), I(a[1]), I(a[2]), P(a[3])));
-    case SYS_listen: return libc_ret(listen(I(a[0]), I(a[1])));
-    case SYS_shutdown: return libc_ret(shutdown(I(a[0]), I(a[1])));
+    case SYS_close:
+        return libc_ret(close(I(a[0])));
+    case SYS_close_range:
+        return libc_ret(close_range((unsigned)a[0], (unsigned)a[1], I(a[2])));
+    case SYS_dup:
+        return libc_ret(dup(I(a[0])));
+    case SYS_dup2:
+        return libc_ret(dup2(I(a[0]), I(a[1])));
+    case SYS_dup3:
+        return libc_ret(dup3(I(a[0]), I(a[1]), I(a[2])));
+    case SYS_fcntl:
+        return libc_ret(fcntl(I(a[0]), I(a[1]), a[2]));
+    case SYS_ioctl:
+        return libc_ret(ioctl(I(a[0]), (unsigned long)a[1], a[2]));
+    case SYS_open:
+        return libc_ret(open(P(a[0]), I(a[1]), (mode_t)a[2]));
+    case SYS_openat:
+        return libc_ret(openat(I(a[0]), P(a[1]), I(a[2]), (mode_t)a[3]));
+    case SYS_creat:
+        return libc_ret(creat(P(a[0]), (mode_t)a[1]));
+    case SYS_socket:
+        return libc_ret(socket(I(a[0]), I(a[1]), I(a[2])));
+    case SYS_socketpair:
+        return libc_ret(socketpair(I(a[0]), I(a[1]), I(a[2]), P(a[3])));
+    case SYS_listen:
+        return libc_ret(listen(I(a[0]), I(a[1])));
+    case SYS_shutdown:
+        return libc_ret(shutdown(I(a[0]), I(a[1])));
     case SYS_setsockopt:
         return libc_ret(setsockopt(I(a[0]), I(a[1]), I(a[2]), P(a[3]), (socklen_t)a[4]));
-    case SYS_getsockopt: return libc_ret(getsockopt(I(a[0]), I(a[1]), I(a[2]), P(a[3]), P(a[4])));
-    case SYS_pipe: return libc_ret(pipe(P(a[0])));
-    case SYS_pipe2: return libc_ret(pipe2(P(a[0]), I(a[1])));
-    case SYS_epoll_create: return libc_ret(epoll_create(I(a[0])));
-    case SYS_epoll_create1: return libc_ret(epoll_create1(I(a[0])));
-    case SYS_eventfd: return libc_ret(eventfd((unsigned)a[0], 0));
-    case SYS_eventfd2: return libc_ret(eventfd((unsigned)a[0], I(a[1])));
-    case SYS_timerfd_create: return libc_ret(timerfd_create(I(a[0]), I(a[1])));
-    case SYS_signalfd: return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), 0)) : NONE;
-    case SYS_signalfd4: return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), I(a[3]))) : NONE;
-    case SYS_inotify_init: return libc_ret(inotify_init());
-    case SYS_inotify_init1: return libc_ret(inotify_init1(I(a[0])));
-    case SYS_getdents64: return libc_ret(getdents64(I(a[0]), P(a[1]), (size_t)a[2]));
+    case SYS_getsockopt:
+        return libc_ret(getsockopt(I(a[0]), I(a[1]), I(a[2]), P(a[3]), P(a[4])));
+    case SYS_pipe:
+        return libc_ret(pipe(P(a[0])));
+    case SYS_pipe2:
+        return libc_ret(pipe2(P(a[0]), I(a[1])));
+    case SYS_epoll_create:
+        return libc_ret(epoll_create(I(a[0])));
+    case SYS_epoll_create1:
+        return libc_ret(epoll_create1(I(a[0])));
+    case SYS_eventfd:
+        return libc_ret(eventfd((unsigned)a[0], 0));
+    case SYS_eventfd2:
+        return libc_ret(eventfd((unsigned)a[0], I(a[1])));
+    case SYS_timerfd_create:
+        return libc_ret(timerfd_create(I(a[0]), I(a[1])));
+    case SYS_signalfd:
+        return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), 0)) : NONE;
+    case SYS_signalfd4:
+        return a[2] == 8 ? libc_ret(signalfd(I(a[0]), P(a[1]), I(a[3]))) : NONE;
+    case SYS_inotify_init:
+        return libc_ret(inotify_init());
+    case SYS_inotify_init1:
+        return libc_ret(inotify_init1(I(a[0])));
+    case SYS_getdents64:
+        return libc_ret(getdents64(I(a[0]), P(a[1]), (size_t)a[2]));
     }
     return NONE;
 }
@@ -301,20 +353,66 @@ static long route_fd(long nr, const long *a)
 int preload_sys_blocks(long nr)
 {
     switch (nr) {
-    case SYS_read: case SYS_write: case SYS_readv: case SYS_writev: case SYS_pread64:
-    case SYS_pwrite64: case SYS_recvfrom: case SYS_sendto: case SYS_recvmsg: case SYS_sendmsg:
-    case SYS_recvmmsg: case SYS_sendmmsg: case SYS_accept: case SYS_accept4: case SYS_connect:
-    case SYS_poll: case SYS_ppoll: case SYS_select: case SYS_pselect6: case SYS_epoll_wait:
-    case SYS_epoll_pwait: case SYS_nanosleep: case SYS_clock_nanosleep: case SYS_wait4:
-    case SYS_waitid: case SYS_sched_yield: case SYS_pause: case SYS_futex:
+    case SYS_read:
+    case SYS_write:
+    case SYS_readv:
+    case SYS_writev:
+    case SYS_pread64:
+    case SYS_pwrite64:
+    case SYS_recvfrom:
+    case SYS_sendto:
+    case SYS_recvmsg:
+    case SYS_sendmsg:
+    case SYS_recvmmsg:
+    case SYS_sendmmsg:
+    case SYS_accept:
+    case SYS_accept4:
+    case SYS_connect:
+    case SYS_poll:
+    case SYS_ppoll:
+    case SYS_select:
+    case SYS_pselect6:
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+    case SYS_wait4:
+    case SYS_waitid:
+    case SYS_sched_yield:
+    case SYS_pause:
+    case SYS_futex:
         return 1;
-    case SYS_gettid: case SYS_tgkill: case SYS_tkill: case SYS_close: case SYS_close_range:
-    case SYS_dup: case SYS_dup2: case SYS_dup3: case SYS_fcntl: case SYS_ioctl: case SYS_open:
-    case SYS_openat: case SYS_creat: case SYS_socket: case SYS_socketpair: case SYS_listen:
-    case SYS_shutdown: case SYS_setsockopt: case SYS_getsockopt: case SYS_pipe: case SYS_pipe2:
-    case SYS_epoll_create: case SYS_epoll_create1: case SYS_eventfd: case SYS_eventfd2:
-    case SYS_timerfd_create: case SYS_signalfd: case SYS_signalfd4: case SYS_inotify_init:
-    case SYS_inotify_init1: case SYS_getdents64:
+    case SYS_gettid:
+    case SYS_tgkill:
+    case SYS_tkill:
+    case SYS_close:
+    case SYS_close_range:
+    case SYS_dup:
+    case SYS_dup2:
+    case SYS_dup3:
+    case SYS_fcntl:
+    case SYS_ioctl:
+    case SYS_open:
+    case SYS_openat:
+    case SYS_creat:
+    case SYS_socket:
+    case SYS_socketpair:
+    case SYS_listen:
+    case SYS_shutdown:
+    case SYS_setsockopt:
+    case SYS_getsockopt:
+    case SYS_pipe:
+    case SYS_pipe2:
+    case SYS_epoll_create:
+    case SYS_epoll_create1:
+    case SYS_eventfd:
+    case SYS_eventfd2:
+    case SYS_timerfd_create:
+    case SYS_signalfd:
+    case SYS_signalfd4:
+    case SYS_inotify_init:
+    case SYS_inotify_init1:
+    case SYS_getdents64:
         return -1;
     }
     return 0;

@@ -152,7 +152,7 @@ void pthr_exit(void *retval)
     p->retval = retval;
     if (p->cleanup)
         pthr_unwind(p); /* runs the handlers, then comes back through here */
-    green_tls_dtors(); /* thread_local objects before keys, as glibc */
+    green_tls_dtors();  /* thread_local objects before keys, as glibc */
     pthr_run_destructors(p);
     pthr_free_keys(p);
     if (g != preload_main_green) {

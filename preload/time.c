@@ -28,7 +28,8 @@ GREEN_YIELDS static int sleep_until_on(clockid_t c, int64_t target)
         return 0;
     }
     for (; left > 0; left = target - preload_clock_ns(c)) {
-        struct green_wait w = {.call = GREEN_CALL_SLEEP, .on = GREEN_ON_TIME,
+        struct green_wait w = {.call = GREEN_CALL_SLEEP,
+                               .on = GREEN_ON_TIME,
                                .deadline = preload_deadline_after(left)};
         int r = green_wait(&w);
         if (r < 0)

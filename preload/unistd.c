@@ -96,8 +96,8 @@ static __attribute__((noinline)) ssize_t read_green(int fd, void *buf, size_t n)
     struct fd_rec *fi = fd_get(fd);
     if (fi && fi->kind == FD_FILE && n) /* page cache first, else a helper (file.c) */
         return preload_ret(preload_file_preadv(fd, &(struct iovec){buf, n}, 1, -1));
-    struct io io = {.fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n,
-                    .rw = true};
+    struct io io = {
+        .fd = fd, .events = GREEN_IN, .call = read_call, .buf = buf, .total = n, .rw = true};
     return preload_ret(io_run_fi(&io, fi));
 }
 
@@ -136,8 +136,13 @@ static __attribute__((noinline)) ssize_t write_green(int fd, const void *buf, si
     int r = n > max_rw_count() ? huge_check(fd, buf, n, O_RDONLY) : 0;
     if (r < 0)
         return preload_fail(r);
-    struct io io = {.fd = fd, .events = GREEN_OUT, .call = write_call, .buf = (void *)buf,
-                    .total = n > max_rw_count() ? max_rw_count() : n, .all = true, .rw = true};
+    struct io io = {.fd = fd,
+                    .events = GREEN_OUT,
+                    .call = write_call,
+                    .buf = (void *)buf,
+                    .total = n > max_rw_count() ? max_rw_count() : n,
+                    .all = true,
+                    .rw = true};
     return preload_ret(io_run(&io));
 }
 

@@ -24,9 +24,21 @@ static long long parse_size(const char *s)
         return -1;
     unsigned shift = 0;
     switch (*end) {
-    case 'k': case 'K': shift = 10; end++; break;
-    case 'm': case 'M': shift = 20; end++; break;
-    case 'g': case 'G': shift = 30; end++; break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        end++;
+        break;
     }
     if (shift && !strcmp(end, "iB"))
         end += 2; /* 8MiB */
@@ -48,11 +60,14 @@ static long long parse_uint(const char *s, long long max)
     return errno || *end || v > max ? -1 : v;
 }
 
-static const struct { const char *name; int sig; } signames[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
-    {"USR2", SIGUSR2}, {"ALRM", SIGALRM}, {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
-    {"CONT", SIGCONT}, {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
-    {"URG", SIGURG},   {"WINCH", SIGWINCH}, {"PWR", SIGPWR}, {"SYS", SIGSYS},
+static const struct {
+    const char *name;
+    int sig;
+} signames[] = {
+    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2}, {"ALRM", SIGALRM},   {"TERM", SIGTERM}, {"CHLD", SIGCHLD},
+    {"CONT", SIGCONT}, {"TSTP", SIGTSTP},   {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},
+    {"URG", SIGURG},   {"WINCH", SIGWINCH}, {"PWR", SIGPWR},   {"SYS", SIGSYS},
 };
 
 /* "USR1", "SIGUSR1", "usr1", "10", "RTMIN+3": a signal a handler can
@@ -86,8 +101,8 @@ static const char *var(const char *name)
  * it cannot be opened. Returns 0 or -errno. */
 static int appendable(const char *path)
 {
-    int fd = (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
-                          0644);
+    int fd =
+        (int)syscall(SYS_openat, AT_FDCWD, path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd < 0)
         return -errno;
     syscall(SYS_close, fd);
@@ -134,7 +149,8 @@ int green_config_from_env(struct green_config *cfg, char *err, size_t errlen)
     if ((s = var("GREEN_SLICE"))) {
         long long ms = parse_uint(s, 1000);
         if (ms < 0)
-            return BAD("GREEN_SLICE=%.40s: expected milliseconds from 0 (no preemption) to 1000", s);
+            return BAD("GREEN_SLICE=%.40s: expected milliseconds from 0 (no preemption) to 1000",
+                       s);
         cfg->slice_ms = (unsigned)ms;
     }
     if ((s = var("GREEN_TRACE"))) {

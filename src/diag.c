@@ -171,11 +171,21 @@ void green__describe_where(const green_thread *t, char *buf, size_t len)
 struct green_stats green__stats;
 
 static const char *const kind_names[W_KINDS] = {
-    [W_NONE] = "other",        [W_SLEEP] = "sleep",        [W_FD] = "fd",
-    [W_POLL] = "poll",         [W_MUTEX] = "mutex",        [W_COND] = "condition",
-    [W_SEM] = "semaphore",     [W_JOIN] = "join",          [W_RWLOCK_RD] = "rwlock read",
-    [W_RWLOCK_WR] = "rwlock write", [W_BARRIER] = "barrier", [W_ONCE] = "once",
-    [W_OFFLOAD] = "helper thread", [W_SIGNAL] = "signal",   [W_FUTEX] = "futex",
+    [W_NONE] = "other",
+    [W_SLEEP] = "sleep",
+    [W_FD] = "fd",
+    [W_POLL] = "poll",
+    [W_MUTEX] = "mutex",
+    [W_COND] = "condition",
+    [W_SEM] = "semaphore",
+    [W_JOIN] = "join",
+    [W_RWLOCK_RD] = "rwlock read",
+    [W_RWLOCK_WR] = "rwlock write",
+    [W_BARRIER] = "barrier",
+    [W_ONCE] = "once",
+    [W_OFFLOAD] = "helper thread",
+    [W_SIGNAL] = "signal",
+    [W_FUTEX] = "futex",
 };
 
 static const char *kind_name(int kind)
@@ -223,8 +233,8 @@ void green_stats_print(int fd)
 {
     const struct green_stats *s = &green__stats;
     out(fd, "libgreen: stats after %.3f s\n", (double)(green_now() - started) / 1e9);
-    out(fd, "libgreen:   green threads  %lu created, %lu at peak, %lu live\n",
-        green__s.next_id, s->peak, green__s.live);
+    out(fd, "libgreen:   green threads  %lu created, %lu at peak, %lu live\n", green__s.next_id,
+        s->peak, green__s.live);
     out(fd, "libgreen:   switches       %llu\n", (unsigned long long)s->switches);
     out(fd, "libgreen:   preemptions    %llu\n", (unsigned long long)s->preempted);
     out(fd, "libgreen:   deepest stack  %zu KiB used (of %zu KiB)\n", s->deepest / 1024,
@@ -301,8 +311,8 @@ void green__diag_resumed(green_thread *t, int64_t since)
         char c[64], what[160];
         name_call(call, c, sizeof c);
         green__describe_wait(t, what, sizeof what);
-        out(trace_fd, "%.6f thread %lu %s %s %.6f\n", (double)(now - started) / 1e9, t->id, c,
-            what, (double)ns / 1e9);
+        out(trace_fd, "%.6f thread %lu %s %s %.6f\n", (double)(now - started) / 1e9, t->id, c, what,
+            (double)ns / 1e9);
     }
 }
 
@@ -376,8 +386,7 @@ int green__diag_init(void)
         ev_async_init(&dump_async, dump_now);
         ev_async_start(green__s.loop, &dump_async);
         ev_unref(green__s.loop);
-        struct sigaction sa = {.sa_sigaction = on_dump_signal,
-                               .sa_flags = SA_SIGINFO | SA_RESTART};
+        struct sigaction sa = {.sa_sigaction = on_dump_signal, .sa_flags = SA_SIGINFO | SA_RESTART};
         sigemptyset(&sa.sa_mask);
         int r = green__sigaction(c->dump_signal, &sa);
         if (r < 0)

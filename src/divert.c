@@ -22,33 +22,35 @@
  * zone. The red zone itself is never touched; the final `ret $128`
  * resumes from a slot just below it.
  */
+#include <cpuid.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
-#include <cpuid.h>
 
 #include "internal.h"
 
 #define RED_ZONE 128
 /* The offsets the assembly below uses. */
-_Static_assert(offsetof(struct green_regs, r15) == 0 && offsetof(struct green_regs, r14) == 8 &&
-                   offsetof(struct green_regs, r13) == 16 && offsetof(struct green_regs, r12) == 24 &&
-                   offsetof(struct green_regs, r11) == 32 && offsetof(struct green_regs, r10) == 40 &&
-                   offsetof(struct green_regs, r9) == 48 && offsetof(struct green_regs, r8) == 56 &&
-                   offsetof(struct green_regs, rdi) == 64 && offsetof(struct green_regs, rsi) == 72 &&
-                   offsetof(struct green_regs, rbp) == 80 && offsetof(struct green_regs, rbx) == 88 &&
-                   offsetof(struct green_regs, rdx) == 96 && offsetof(struct green_regs, rax) == 104 &&
-                   offsetof(struct green_regs, rcx) == 112 && offsetof(struct green_regs, rsp) == 120 &&
-                   offsetof(struct green_regs, rip) == 128 &&
-                   offsetof(struct green_regs, rflags) == 136 && sizeof(struct green_regs) == 144,
-               "green_regs layout");
+_Static_assert(
+    offsetof(struct green_regs, r15) == 0 && offsetof(struct green_regs, r14) == 8 &&
+        offsetof(struct green_regs, r13) == 16 && offsetof(struct green_regs, r12) == 24 &&
+        offsetof(struct green_regs, r11) == 32 && offsetof(struct green_regs, r10) == 40 &&
+        offsetof(struct green_regs, r9) == 48 && offsetof(struct green_regs, r8) == 56 &&
+        offsetof(struct green_regs, rdi) == 64 && offsetof(struct green_regs, rsi) == 72 &&
+        offsetof(struct green_regs, rbp) == 80 && offsetof(struct green_regs, rbx) == 88 &&
+        offsetof(struct green_regs, rdx) == 96 && offsetof(struct green_regs, rax) == 104 &&
+        offsetof(struct green_regs, rcx) == 112 && offsetof(struct green_regs, rsp) == 120 &&
+        offsetof(struct green_regs, rip) == 128 && offsetof(struct green_regs, rflags) == 136 &&
+        sizeof(struct green_regs) == 144,
+    "green_regs layout");
 
 enum { S_RAX, S_RIP, S_RSP, S_FN, S_ARG, S_WORDS };
 
 /* Set once by a constructor, before any handler can run. */
 __attribute__((visibility("hidden"))) size_t green__divert_fpu_size = 512;
-__attribute__((visibility("hidden"))) uint64_t green__divert_xsave; /* 1: xsave/xrstor; 0: fxsave/fxrstor */
+__attribute__((visibility("hidden")))
+uint64_t green__divert_xsave; /* 1: xsave/xrstor; 0: fxsave/fxrstor */
 
 /* Entered with rax at the stash, rsp 16-aligned below it, every other
  * register as interrupted. Frame: regs (144), fn, arg at rsp; the fpu
@@ -58,61 +60,68 @@ __attribute__((visibility("hidden"))) uint64_t green__divert_xsave; /* 1: xsave/
 #define SAVE(r, o) "  movq %" #r ", " #o "(%rsp)\n"
 #define LOAD(r, o) "  movq " #o "(%rsp), %" #r "\n"
 #define STASH(i, o) "  movq " #i "*8(%rax), %rcx\n  movq %rcx, " #o "(%rsp)\n"
-__asm__(".text\n"
-        ".globl green__divert_trampoline\n"
-        ".hidden green__divert_trampoline\n"
-        ".type green__divert_trampoline,@function\n"
-        "green__divert_trampoline:\n"
-        "  leaq -160(%rsp), %rsp\n"     /* lea, mov, push, pop: flags intact */
-        SAVE(r15, 0) SAVE(r14, 8) SAVE(r13, 16) SAVE(r12, 24) SAVE(r11, 32) SAVE(r10, 40)
-        SAVE(r9, 48) SAVE(r8, 56) SAVE(rdi, 64) SAVE(rsi, 72) SAVE(rbp, 80) SAVE(rbx, 88)
-        SAVE(rdx, 96) SAVE(rcx, 112)
-        "  pushfq\n"
-        "  popq 136(%rsp)\n"            /* address taken after the pop */
-        "  cld\n"
-        STASH(0, 104) STASH(1, 128) STASH(2, 120) STASH(3, 144) STASH(4, 152)
-        "  movq %rsp, %rbx\n"
-        "  subq green__divert_fpu_size(%rip), %rsp\n"
-        "  andq $-64, %rsp\n"
-        "  movl $-1, %eax\n"
-        "  movl $-1, %edx\n"
-        "  cmpq $0, green__divert_xsave(%rip)\n"
-        "  je 1f\n"
-        "  xorl %ecx, %ecx\n"           /* xrstor wants the header's reserved bytes zero */
-        "  movq %rcx, 512(%rsp)\n  movq %rcx, 520(%rsp)\n  movq %rcx, 528(%rsp)\n"
-        "  movq %rcx, 536(%rsp)\n  movq %rcx, 544(%rsp)\n  movq %rcx, 552(%rsp)\n"
-        "  movq %rcx, 560(%rsp)\n  movq %rcx, 568(%rsp)\n"
-        "  xsave64 (%rsp)\n"
-        "  jmp 2f\n"
-        "1: fxsave64 (%rsp)\n"
-        "2: pushq 128(%rbx)\n"
-        "  pushq 80(%rbx)\n"
-        "  movq %rsp, %rbp\n"
-        "  movq %rbx, %rdi\n"
-        "  movq 152(%rbx), %rsi\n"
-        "  callq *144(%rbx)\n"
-        "  addq $16, %rsp\n"
-        "  movl $-1, %eax\n"
-        "  movl $-1, %edx\n"
-        "  cmpq $0, green__divert_xsave(%rip)\n"
-        "  je 3f\n"
-        "  xrstor64 (%rsp)\n"
-        "  jmp 4f\n"
-        "3: fxrstor64 (%rsp)\n"
-        "4: movq %rbx, %rsp\n"
-        "  movq 128(%rsp), %rax\n"      /* the slot `ret $128` resumes from */
-        "  movq 120(%rsp), %rcx\n"
-        "  movq %rax, -136(%rcx)\n"
-        "  leaq -136(%rcx), %rcx\n"
-        "  movq %rcx, 120(%rsp)\n"
-        LOAD(r15, 0) LOAD(r14, 8) LOAD(r13, 16) LOAD(r12, 24) LOAD(r11, 32) LOAD(r10, 40)
-        LOAD(r9, 48) LOAD(r8, 56) LOAD(rdi, 64) LOAD(rsi, 72) LOAD(rbp, 80) LOAD(rbx, 88)
-        LOAD(rdx, 96) LOAD(rax, 104) LOAD(rcx, 112)
-        "  pushq 136(%rsp)\n"           /* address taken before the push */
-        "  popfq\n"
-        "  movq 120(%rsp), %rsp\n"
-        "  ret $128\n"
-        ".size green__divert_trampoline, .-green__divert_trampoline\n");
+__asm__(
+    ".text\n"
+    ".globl green__divert_trampoline\n"
+    ".hidden green__divert_trampoline\n"
+    ".type green__divert_trampoline,@function\n"
+    "green__divert_trampoline:\n"
+    "  leaq -160(%rsp), %rsp\n" /* lea, mov, push, pop: flags intact */
+    SAVE(r15, 0) SAVE(r14, 8) SAVE(r13, 16) SAVE(r12, 24) SAVE(r11, 32) SAVE(r10, 40) SAVE(r9, 48)
+        SAVE(r8, 56) SAVE(rdi, 64) SAVE(rsi, 72) SAVE(rbp, 80) SAVE(rbx, 88) SAVE(rdx, 96)
+            SAVE(rcx,
+                 112) "  pushfq\n"
+                      "  popq 136(%rsp)\n" /* address taken after the pop */
+                      "  cld\n" STASH(0, 104) STASH(1, 128) STASH(2, 120) STASH(3, 144) STASH(
+                          4,
+                          152) "  movq %rsp, %rbx\n"
+                               "  subq green__divert_fpu_size(%rip), %rsp\n"
+                               "  andq $-64, %rsp\n"
+                               "  movl $-1, %eax\n"
+                               "  movl $-1, %edx\n"
+                               "  cmpq $0, green__divert_xsave(%rip)\n"
+                               "  je 1f\n"
+                               "  xorl %ecx, %ecx\n" /* xrstor wants the header's reserved bytes
+                                                        zero */
+                               "  movq %rcx, 512(%rsp)\n  movq %rcx, 520(%rsp)\n  movq %rcx, "
+                               "528(%rsp)\n"
+                               "  movq %rcx, 536(%rsp)\n  movq %rcx, 544(%rsp)\n  movq %rcx, "
+                               "552(%rsp)\n"
+                               "  movq %rcx, 560(%rsp)\n  movq %rcx, 568(%rsp)\n"
+                               "  xsave64 (%rsp)\n"
+                               "  jmp 2f\n"
+                               "1: fxsave64 (%rsp)\n"
+                               "2: pushq 128(%rbx)\n"
+                               "  pushq 80(%rbx)\n"
+                               "  movq %rsp, %rbp\n"
+                               "  movq %rbx, %rdi\n"
+                               "  movq 152(%rbx), %rsi\n"
+                               "  callq *144(%rbx)\n"
+                               "  addq $16, %rsp\n"
+                               "  movl $-1, %eax\n"
+                               "  movl $-1, %edx\n"
+                               "  cmpq $0, green__divert_xsave(%rip)\n"
+                               "  je 3f\n"
+                               "  xrstor64 (%rsp)\n"
+                               "  jmp 4f\n"
+                               "3: fxrstor64 (%rsp)\n"
+                               "4: movq %rbx, %rsp\n"
+                               "  movq 128(%rsp), %rax\n" /* the slot `ret $128` resumes from */
+                               "  movq 120(%rsp), %rcx\n"
+                               "  movq %rax, -136(%rcx)\n"
+                               "  leaq -136(%rcx), %rcx\n"
+                               "  movq %rcx, 120(%rsp)\n" LOAD(r15, 0) LOAD(r14, 8) LOAD(r13, 16)
+                                   LOAD(r12, 24) LOAD(r11, 32) LOAD(r10, 40) LOAD(r9, 48)
+                                       LOAD(r8, 56) LOAD(rdi, 64) LOAD(rsi, 72) LOAD(rbp, 80)
+                                           LOAD(rbx, 88) LOAD(rdx, 96) LOAD(rax, 104)
+                                               LOAD(rcx,
+                                                    112) "  pushq 136(%rsp)\n" /* address taken
+                                                                                  before the push */
+                                                         "  popfq\n"
+                                                         "  movq 120(%rsp), %rsp\n"
+                                                         "  ret $128\n"
+                                                         ".size green__divert_trampoline, "
+                                                         ".-green__divert_trampoline\n");
 
 extern char green__divert_trampoline[];
 

@@ -17,9 +17,9 @@
  * right before the loop runs, when no green code can run in between.
  */
 #include <errno.h>
-#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -220,7 +220,7 @@ static int classify(struct fdrec *r, int fd)
     if (green__libc.fstat(fd, &st) < 0)
         return -errno;
     r->kind = (S_ISREG(st.st_mode) && !pseudo_file(fd)) || S_ISDIR(st.st_mode) ? FD_NOT_POLLABLE
-                                                                                : FD_POLLABLE;
+                                                                               : FD_POLLABLE;
     return 0;
 }
 

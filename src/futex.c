@@ -55,8 +55,7 @@ static struct green_waitq *bucket(const uint32_t *word)
 /* Ready up to n green waiters of word whose bitset meets bitset; then
  * move up to nmove more to word2's queue (word2 NULL: none). Returns how
  * many were woken plus moved. Scheduler's OS thread only. */
-static int wake_move(const uint32_t *word, int n, uint32_t bitset, const uint32_t *word2,
-                     int nmove)
+static int wake_move(const uint32_t *word, int n, uint32_t bitset, const uint32_t *word2, int nmove)
 {
     struct green_waitq *q = bucket(word);
     int done = 0, moved = 0;
@@ -104,8 +103,8 @@ int green_futex_wake(const uint32_t *word, int n, uint32_t bitset)
     struct posted_wake *p = malloc(sizeof *p);
     if (!p)
         return -ENOMEM;
-    *p = (struct posted_wake){.node = {.fn = run_posted_wake}, .word = word, .n = n,
-                              .bitset = bitset};
+    *p = (struct posted_wake){
+        .node = {.fn = run_posted_wake}, .word = word, .n = n, .bitset = bitset};
     green__foreign_post(&p->node);
     return 0;
 }

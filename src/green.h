@@ -18,10 +18,10 @@
 
 #include <dirent.h>
 #include <pthread.h>
-#include <sys/stat.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #ifdef __cplusplus
@@ -47,21 +47,21 @@ enum green_deadlock_mode {
 };
 
 struct green_config {
-    size_t stack_size;  /* default stack of a green thread; 0: RLIMIT_STACK */
-    int deadlock;       /* enum green_deadlock_mode */
-    int stats;          /* print statistics at exit and with each dump */
-    const char *stats_path; /* where to (appended); NULL: stderr */
-    int dump_signal;    /* signal that dumps every green thread; 0: none */
-    unsigned watchdog_ms; /* report a thread holding the OS thread longer; 0: off */
-    const char *trace_path; /* one line per suspension; NULL: no trace */
-    int quiet;          /* no warnings (errors and reports still print) */
-    unsigned slice_ms;  /* time slice before preemption; 0: never preempt */
-    unsigned helpers;   /* libgreen's own OS threads at most (offload
-                         * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
-    int tls;            /* enum green_tls_mode */
+    size_t stack_size;             /* default stack of a green thread; 0: RLIMIT_STACK */
+    int deadlock;                  /* enum green_deadlock_mode */
+    int stats;                     /* print statistics at exit and with each dump */
+    const char *stats_path;        /* where to (appended); NULL: stderr */
+    int dump_signal;               /* signal that dumps every green thread; 0: none */
+    unsigned watchdog_ms;          /* report a thread holding the OS thread longer; 0: off */
+    const char *trace_path;        /* one line per suspension; NULL: no trace */
+    int quiet;                     /* no warnings (errors and reports still print) */
+    unsigned slice_ms;             /* time slice before preemption; 0: never preempt */
+    unsigned helpers;              /* libgreen's own OS threads at most (offload
+                                    * helpers and the watchdog); 0: GREEN_HELPERS_DEFAULT */
+    int tls;                       /* enum green_tls_mode */
     const struct green_libc *libc; /* how the core reaches libc; NULL: see below */
-    int no_inherit;     /* programs exec'd later start without libgreen: the
-                         * layer above drops itself from LD_PRELOAD */
+    int no_inherit;                /* programs exec'd later start without libgreen: the
+                                    * layer above drops itself from LD_PRELOAD */
 };
 #define GREEN_HELPERS_DEFAULT 3u
 #define GREEN_HELPERS_MAX 1024u
@@ -78,8 +78,7 @@ struct green_config {
 struct green_libc {
     int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
     int (*open)(const char *path, int flags, ...);
-    int (*pthread_create)(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
-                          void *arg);
+    int (*pthread_create)(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *), void *arg);
     int (*nanosleep)(const struct timespec *req, struct timespec *rem);
     int (*fstat)(int fd, struct stat *st);
     struct dirent *(*readdir)(DIR *d);
@@ -136,10 +135,10 @@ GREEN_API int green_worth_waiting(void);
 /* ---- green threads --------------------------------------------------- */
 
 struct green_attr {
-    size_t stack_size;   /* 0: the configured default */
-    void *stack_addr;    /* caller's stack (lowest address); NULL: allocate */
-    size_t guard_size;   /* guard below the stack; 0 with stack_addr: none */
-    int detached;        /* start detached: no join, reclaimed at exit */
+    size_t stack_size; /* 0: the configured default */
+    void *stack_addr;  /* caller's stack (lowest address); NULL: allocate */
+    size_t guard_size; /* guard below the stack; 0 with stack_addr: none */
+    int detached;      /* start detached: no join, reclaimed at exit */
 };
 
 /* Create a green thread running fn(arg); it starts at the next switch
@@ -227,8 +226,8 @@ GREEN_YIELDS GREEN_API int green_sleep_until(int64_t deadline);
  * a millisecond between attempts. Returns attempt's last result,
  * -ETIMEDOUT at deadline, or -EINTR when interrupted and interruptible
  * (else an interrupt only ends the current sleep). */
-GREEN_YIELDS GREEN_API int green_poll_until(int (*attempt)(void *arg), void *arg,
-                                            int64_t deadline, int interruptible);
+GREEN_YIELDS GREEN_API int green_poll_until(int (*attempt)(void *arg), void *arg, int64_t deadline,
+                                            int interruptible);
 
 /* ---- file descriptors ------------------------------------------------ */
 
@@ -321,28 +320,28 @@ struct green_waitq {
 };
 
 typedef struct green_mutex {
-    unsigned int lock;    /* atomic: 0 free, 1 held, 2 held and OS threads wait */
-    unsigned int count;   /* recursion depth */
-    green_thread *owner;  /* green owner; 1: another OS thread; NULL: none */
-    int kind;             /* enum green_mutex_kind; glibc's __kind slot */
-    int owner_tid;        /* owning OS thread when owner is 1 */
+    unsigned int lock;   /* atomic: 0 free, 1 held, 2 held and OS threads wait */
+    unsigned int count;  /* recursion depth */
+    green_thread *owner; /* green owner; 1: another OS thread; NULL: none */
+    int kind;            /* enum green_mutex_kind; glibc's __kind slot */
+    int owner_tid;       /* owning OS thread when owner is 1 */
     struct green_waitq waiters;
 } green_mutex;
 
 typedef struct green_cond {
     struct green_waitq waiters;
-    int clock;                  /* CLOCK_REALTIME (0) or CLOCK_MONOTONIC */
+    int clock; /* CLOCK_REALTIME (0) or CLOCK_MONOTONIC */
     unsigned int flags;
-    unsigned int seq;           /* futex word of waiters on other OS threads */
-    unsigned int os_waiters;    /* how many of those wait */
-    unsigned int reserved[2];   /* zero: glibc marks a process-shared
-                                 * condition at byte 36 (bit 0) */
-    void *kick;                 /* link for posts from other OS threads */
+    unsigned int seq;         /* futex word of waiters on other OS threads */
+    unsigned int os_waiters;  /* how many of those wait */
+    unsigned int reserved[2]; /* zero: glibc marks a process-shared
+                               * condition at byte 36 (bit 0) */
+    void *kick;               /* link for posts from other OS threads */
 } green_cond;
 
 typedef struct green_sem {
     unsigned int value;
-    unsigned int flags;   /* GREEN_SEM_MAGIC | bits: tells it from glibc's */
+    unsigned int flags; /* GREEN_SEM_MAGIC | bits: tells it from glibc's */
     struct green_waitq waiters;
     void *kick;
 } green_sem;
@@ -431,10 +430,10 @@ GREEN_API int green_rwlock_unlock(green_rwlock *l);
 GREEN_API int green_rwlock_destroy(green_rwlock *l);
 
 typedef struct green_barrier {
-    unsigned int count;   /* threads the barrier waits for */
+    unsigned int count; /* threads the barrier waits for */
     unsigned int arrived;
-    unsigned int gen;     /* round; futex word of waiters on other OS threads */
-    unsigned int shared;  /* 12: zero; glibc marks a process-shared one here */
+    unsigned int gen;    /* round; futex word of waiters on other OS threads */
+    unsigned int shared; /* 12: zero; glibc marks a process-shared one here */
     struct green_waitq waiters;
 } green_barrier;
 
@@ -513,13 +512,12 @@ GREEN_API void green_text_range(uintptr_t *lo, uintptr_t *hi);
  * green thread waits green; other green threads run meanwhile. Helpers
  * are made on demand, when no idle one is left, up to green_config.helpers
  * (less one for the watchdog); further calls queue, first in first out.
- * A helper idle for 10 s ends. Helpers block every signal. For calls no fd wait can replace: name lookups,
- * fsync, reads of files not in the page cache. fn runs on a real thread
- * with a real stack and must not call GREEN_YIELDS functions; whatever
- * it calls lands on interposers that pass through there. The wait
- * counts as one an outside event ends (never a deadlock) and a signal
- * does not end it. Off a green thread, or when no helper thread can be
- * made at all, fn runs right here. Returns 0 once fn has returned. */
+ * A helper idle for 10 s ends. Helpers block every signal. For calls no fd wait can replace: name
+ * lookups, fsync, reads of files not in the page cache. fn runs on a real thread with a real stack
+ * and must not call GREEN_YIELDS functions; whatever it calls lands on interposers that pass
+ * through there. The wait counts as one an outside event ends (never a deadlock) and a signal does
+ * not end it. Off a green thread, or when no helper thread can be made at all, fn runs right here.
+ * Returns 0 once fn has returned. */
 GREEN_YIELDS GREEN_API int green_offload(void (*fn)(void *), void *arg);
 
 /* Wait until a child process may have changed state, for waitpid and
@@ -638,23 +636,23 @@ GREEN_API void green_divert(void *ucontext, void (*fn)(struct green_regs *regs, 
  * returns. Interposers keep only their own non-blocking attempt. */
 
 enum green_call {
-    GREEN_CALL_IO,      /* read, write, recv, send, accept, splice...: restarts
-                         * unless it has a deadline (socket timeout, recvmmsg's
-                         * timeout); deadline: -EAGAIN */
-    GREEN_CALL_CONNECT, /* restarts unless SO_SNDTIMEO; deadline: result (its
-                         * first attempt's: -EINPROGRESS, or -EALREADY) */
-    GREEN_CALL_POLL,    /* poll, select, epoll_wait: never restarts; deadline: 0 */
-    GREEN_CALL_SLEEP,   /* nanosleep and friends: never restarts; deadline: 0 */
-    GREEN_CALL_CHILD,   /* wait, waitpid, waitid: restarts */
-    GREEN_CALL_SIGWAIT, /* sigwaitinfo, sigtimedwait: never restarts;
-                         * deadline: -EAGAIN */
+    GREEN_CALL_IO,          /* read, write, recv, send, accept, splice...: restarts
+                             * unless it has a deadline (socket timeout, recvmmsg's
+                             * timeout); deadline: -EAGAIN */
+    GREEN_CALL_CONNECT,     /* restarts unless SO_SNDTIMEO; deadline: result (its
+                             * first attempt's: -EINPROGRESS, or -EALREADY) */
+    GREEN_CALL_POLL,        /* poll, select, epoll_wait: never restarts; deadline: 0 */
+    GREEN_CALL_SLEEP,       /* nanosleep and friends: never restarts; deadline: 0 */
+    GREEN_CALL_CHILD,       /* wait, waitpid, waitid: restarts */
+    GREEN_CALL_SIGWAIT,     /* sigwaitinfo, sigtimedwait: never restarts;
+                             * deadline: -EAGAIN */
     GREEN_CALL_SIGWAIT_ANY, /* sigwait: never fails with EINTR */
-    GREEN_CALL_SEM,     /* sem_wait, sem_timedwait: restarts; deadline -ETIMEDOUT */
-    GREEN_CALL_PAUSE,   /* pause, sigsuspend: never restarts */
-    GREEN_CALL_JOIN,    /* pthread_join: never fails with EINTR */
-    GREEN_CALL_COND,    /* pthread_cond_wait: a signal is a spurious wake-up */
-    GREEN_CALL_LOCK,    /* mutexes, rwlocks: never EINTR, no cancellation
-                         * point; deadline -ETIMEDOUT */
+    GREEN_CALL_SEM,         /* sem_wait, sem_timedwait: restarts; deadline -ETIMEDOUT */
+    GREEN_CALL_PAUSE,       /* pause, sigsuspend: never restarts */
+    GREEN_CALL_JOIN,        /* pthread_join: never fails with EINTR */
+    GREEN_CALL_COND,        /* pthread_cond_wait: a signal is a spurious wake-up */
+    GREEN_CALL_LOCK,        /* mutexes, rwlocks: never EINTR, no cancellation
+                             * point; deadline -ETIMEDOUT */
 };
 
 /* What a wait waits on. */
@@ -667,14 +665,14 @@ enum green_wait_on {
 };
 
 struct green_wait {
-    int call;      /* enum green_call */
-    int on;        /* enum green_wait_on */
-    int fd;        /* GREEN_ON_FD: the fd; GREEN_ON_CHILD: the pid */
-    int events;    /* GREEN_ON_FD: GREEN_IN|GREEN_OUT; GREEN_ON_CHILD: stops */
+    int call;                       /* enum green_call */
+    int on;                         /* enum green_wait_on */
+    int fd;                         /* GREEN_ON_FD: the fd; GREEN_ON_CHILD: the pid */
+    int events;                     /* GREEN_ON_FD: GREEN_IN|GREEN_OUT; GREEN_ON_CHILD: stops */
     const struct green_pollfd *fds; /* GREEN_ON_FDS */
     size_t n;
     int64_t deadline; /* absolute, or GREEN_NEVER */
-    int result;    /* GREEN_CALL_CONNECT: what its deadline returns */
+    int result;       /* GREEN_CALL_CONNECT: what its deadline returns */
     /* green_call_seq() when the blocking call began: a signal noted
      * since then interrupts the wait, as the kernel interrupts a system
      * call from its entry on. 0: from when the wait begins. */

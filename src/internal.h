@@ -10,47 +10,61 @@
 #include "fcontext.h"
 #include "green.h"
 
-#define container_of(p, type, member) ((type *)((char *)(p) - offsetof(type, member)))
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
 enum thread_state { T_READY, T_RUNNING, T_BLOCKED, T_EXITED };
 
 /* What a blocked thread waits on, for reports. */
-enum wait_kind { W_NONE, W_SLEEP, W_FD, W_POLL, W_MUTEX, W_COND, W_SEM, W_JOIN,
-                 W_RWLOCK_RD, W_RWLOCK_WR, W_BARRIER, W_ONCE,
-                 W_OFFLOAD, W_SIGNAL /* offload.c, signal.c */, W_FUTEX };
+enum wait_kind {
+    W_NONE,
+    W_SLEEP,
+    W_FD,
+    W_POLL,
+    W_MUTEX,
+    W_COND,
+    W_SEM,
+    W_JOIN,
+    W_RWLOCK_RD,
+    W_RWLOCK_WR,
+    W_BARRIER,
+    W_ONCE,
+    W_OFFLOAD,
+    W_SIGNAL /* offload.c, signal.c */,
+    W_FUTEX
+};
 
 /* A place in a wait queue. Lives on the waiting thread's stack; every
  * waiter of a thread is unlinked when the thread is woken, so the frame
  * that owns it can return safely. */
 struct green_waiter {
     struct green_waiter *prev, *next;
-    struct green_waitq *q;     /* NULL once unlinked */
+    struct green_waitq *q; /* NULL once unlinked */
     green_thread *t;
     struct green_waiter *chain; /* the thread's other waiters */
     int events;                 /* fd waits: GREEN_IN|GREEN_OUT wanted */
 };
 
 struct green_stack {
-    char *base;   /* lowest address of the mapping, guard included */
-    size_t size;  /* usable bytes above the guard */
-    size_t guard; /* bytes of guard at base */
-    bool owned;   /* ours to unmap or pool (not a caller's stack) */
+    char *base;        /* lowest address of the mapping, guard included */
+    size_t size;       /* usable bytes above the guard */
+    size_t guard;      /* bytes of guard at base */
+    bool owned;        /* ours to unmap or pool (not a caller's stack) */
     struct slab *slab; /* the slab of a default-size stack (stack.c) */
-    unsigned vg_id; /* valgrind's id for it while registered */
+    unsigned vg_id;    /* valgrind's id for it while registered */
 };
 
 struct green_thread {
     fcontext_t ctx;
     enum thread_state state;
     unsigned long id;
-    int tid;        /* what gettid() says on it: main's real one, else above
-                     * GREEN_TID_BASE */
+    int tid; /* what gettid() says on it: main's real one, else above
+              * GREEN_TID_BASE */
     void *(*fn)(void *);
     void *arg;
     void *retval;
     bool detached;
-    bool joining;   /* someone waits in green_join */
-    bool outside;   /* counted in sched.outside while blocked */
+    bool joining; /* someone waits in green_join */
+    bool outside; /* counted in sched.outside while blocked */
     int wake_result;
     struct green_waiter *waiters; /* registered while blocked */
     struct green_waitq joinq;
@@ -61,8 +75,8 @@ struct green_thread {
     const void *wait_obj;
     int wait_fd;
     ev_tstamp wait_since;
-    int64_t wait_deadline;          /* GREEN_NEVER: none */
-    green_thread *run_next;         /* run queue */
+    int64_t wait_deadline;             /* GREEN_NEVER: none */
+    green_thread *run_next;            /* run queue */
     green_thread *all_prev, *all_next; /* every live thread */
     void *userdata;
     char name[16];
@@ -72,8 +86,8 @@ struct green_thread {
     uint64_t sigpending; /* aimed at it while it blocks them: held here */
     uint64_t sigwaiting; /* the set it waits for in sigwait and friends */
     bool intr_restart;
-    bool cancel_point; /* waits in a cancellation point (policy.c) */
-    unsigned long block_seq; /* green__sigseq when it last blocked */
+    bool cancel_point;        /* waits in a cancellation point (policy.c) */
+    unsigned long block_seq;  /* green__sigseq when it last blocked */
     unsigned long call_since; /* green_wait's since while it waits, or 0 */
     /* tls.c: its thread pointer (NULL with shared TLS), whether the
      * block served an earlier thread, errno kept across a switch when
@@ -94,9 +108,12 @@ struct green_foreign {
 struct green_sched {
     struct ev_loop *loop;
     green_thread *main;
-    green_thread *running;    /* green__current, for other OS threads */
-    struct { green_thread *head, *tail; unsigned long len; } runq;
-    green_thread *all;        /* live threads, newest first */
+    green_thread *running; /* green__current, for other OS threads */
+    struct {
+        green_thread *head, *tail;
+        unsigned long len;
+    } runq;
+    green_thread *all; /* live threads, newest first */
     unsigned long next_id;
     unsigned long live;       /* threads not yet exited */
     unsigned long outside;    /* blocked threads an outside event can wake */
@@ -167,7 +184,7 @@ GREEN_YIELDS void green__preempt(void);
  * whole slice; cleared by every switch. */
 extern volatile int green__slice_due;
 int green__slice_init(void);
-void green__slice_arm(void); /* a second thread exists: tick again */
+void green__slice_arm(void);   /* a second thread exists: tick again */
 extern bool green__slice_wall; /* the wall-clock slice timer runs */
 void green__slice_idle(void);  /* the loop will block: stop it */
 void green__slice_fork_child(void);
@@ -244,17 +261,17 @@ void green__deadlock(void);
 #define W_KINDS 32 /* bound of enum wait_kind */
 #define GREEN_WATCHDOG_SIGNAL SIGRTMAX
 struct green_call_stats {
-    void *fn;         /* the interposer that suspended */
+    void *fn; /* the interposer that suspended */
     const char *name;
     unsigned long long count;
     int64_t blocked_ns;
 };
 struct green_stats {
-    unsigned long long switches; /* read by the watchdog thread */
+    unsigned long long switches;  /* read by the watchdog thread */
     unsigned long long preempted; /* slices ended by the timer or a yield point */
-    unsigned long peak;          /* most live threads at once */
+    unsigned long peak;           /* most live threads at once */
     unsigned long long offloaded;
-    size_t deepest;              /* most stack used by an exited thread */
+    size_t deepest; /* most stack used by an exited thread */
     unsigned long long suspended[W_KINDS];
     int64_t blocked_ns[W_KINDS];
     unsigned long long net_caught, net_waited; /* the safety net (green_net_count) */

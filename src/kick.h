@@ -14,11 +14,14 @@
 #include "internal.h"
 
 struct green_kickq {
-    void *head;                 /* atomic: newest kicked link */
+    void *head;                  /* atomic: newest kicked link */
     void (*handle)(void **link); /* runs on the scheduler's OS thread */
     struct green_foreign node;
 };
-#define GREEN_KICKQ_INIT(handler) {.head = NULL, .handle = (handler), .node = {.fn = green__kick_run}}
+#define GREEN_KICKQ_INIT(handler)                                           \
+    {                                                                       \
+        .head = NULL, .handle = (handler), .node = {.fn = green__kick_run } \
+    }
 
 void green__kick_run(struct green_foreign *n);
 /* From any OS thread: have q->handle(link) run on the scheduler's. */

@@ -4,9 +4,9 @@
  * and the layer above hands green_init the real ones. */
 #include <dirent.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "internal.h"

@@ -99,7 +99,8 @@ GREEN_YIELDS __attribute__((noinline)) static int os_lock(green_mutex *m, int64_
     return 0;
 }
 
-GREEN_YIELDS __attribute__((noinline)) static int lock_slow(green_mutex *m, green_thread *self, int64_t deadline)
+GREEN_YIELDS __attribute__((noinline)) static int lock_slow(green_mutex *m, green_thread *self,
+                                                            int64_t deadline)
 {
     if (LOAD(&m->owner) == self && LOAD(&m->lock)) {
         int r = relock(m, deadline);

@@ -17,16 +17,16 @@
 #include "internal.h"
 
 enum intr {
-    INTR_FAILS,       /* EINTR whatever the handler */
-    INTR_RESTARTS,    /* restarted after a SA_RESTART handler */
-    INTR_UNTIMED,     /* restarted after SA_RESTART unless it has a deadline */
-    INTR_IGNORED,     /* never EINTR: the wait goes on */
+    INTR_FAILS,    /* EINTR whatever the handler */
+    INTR_RESTARTS, /* restarted after a SA_RESTART handler */
+    INTR_UNTIMED,  /* restarted after SA_RESTART unless it has a deadline */
+    INTR_IGNORED,  /* never EINTR: the wait goes on */
 };
 
 struct rule {
-    unsigned char intr;  /* enum intr */
-    bool cancels;        /* a cancellation point */
-    int timeout;         /* result at the deadline */
+    unsigned char intr; /* enum intr */
+    bool cancels;       /* a cancellation point */
+    int timeout;        /* result at the deadline */
 };
 
 static const struct rule rules[] = {
@@ -76,8 +76,7 @@ bool green__cancels(int call)
     return rules[call].cancels;
 }
 
-int green__settle(int call, int r, int64_t deadline, int result, void (*release)(void *),
-                  void *arg)
+int green__settle(int call, int r, int64_t deadline, int result, void (*release)(void *), void *arg)
 {
     const struct rule *ru = &rules[call];
     if (r == -ETIMEDOUT)
@@ -87,10 +86,14 @@ int green__settle(int call, int r, int64_t deadline, int result, void (*release)
     if (ru->cancels)
         green_cancel_point(release, arg);
     switch (ru->intr) {
-    case INTR_IGNORED: return 1;
-    case INTR_RESTARTS: return green_intr_restart() ? 1 : -EINTR;
-    case INTR_UNTIMED: return deadline == GREEN_NEVER && green_intr_restart() ? 1 : -EINTR;
-    default: return -EINTR;
+    case INTR_IGNORED:
+        return 1;
+    case INTR_RESTARTS:
+        return green_intr_restart() ? 1 : -EINTR;
+    case INTR_UNTIMED:
+        return deadline == GREEN_NEVER && green_intr_restart() ? 1 : -EINTR;
+    default:
+        return -EINTR;
     }
 }
 
@@ -107,13 +110,18 @@ GREEN_YIELDS static int retry_wait(int64_t deadline)
 GREEN_YIELDS static int wait_on(const struct green_wait *w)
 {
     switch (w->on) {
-    case GREEN_ON_FD: return green_fd_wait(w->fd, w->events, w->deadline);
-    case GREEN_ON_FDS: return green_fd_wait_many(w->fds, w->n, w->deadline);
-    case GREEN_ON_CHILD: return green_child_wait(w->fd, w->events, w->deadline);
+    case GREEN_ON_FD:
+        return green_fd_wait(w->fd, w->events, w->deadline);
+    case GREEN_ON_FDS:
+        return green_fd_wait_many(w->fds, w->n, w->deadline);
+    case GREEN_ON_CHILD:
+        return green_child_wait(w->fd, w->events, w->deadline);
     case GREEN_ON_TIME:
         return green_sleep_until(w->deadline) == -EINTR ? -EINTR : -ETIMEDOUT;
-    case GREEN_ON_RETRY: return retry_wait(w->deadline);
-    default: return -EINVAL;
+    case GREEN_ON_RETRY:
+        return retry_wait(w->deadline);
+    default:
+        return -EINVAL;
     }
 }
 

@@ -71,8 +71,8 @@ static bool unsafe_object(const char *path, const struct dl_phdr_info *info)
     /* The vDSO too: libc and libgreen call its clock_gettime while the
      * core's state is half updated (green__block reads the clock after
      * marking the thread blocked). */
-    static const char *const names[] = {"libc.so", "ld-linux", "ld64.so", "libpthread.so",
-                                        "libdl.so", "librt.so", "libev.so", "libstdc++.so",
+    static const char *const names[] = {"libc.so",     "ld-linux", "ld64.so",    "libpthread.so",
+                                        "libdl.so",    "librt.so", "libev.so",   "libstdc++.so",
                                         "libgcc_s.so", "libgreen", "linux-vdso", "linux-gate"};
     const char *base = strrchr(path, '/');
     base = base ? base + 1 : path;

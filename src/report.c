@@ -52,10 +52,14 @@ static void sayfd(int fd, const char *fmt, ...)
 static const char *state_name(const green_thread *t)
 {
     switch (t->state) {
-    case T_READY: return "ready";
-    case T_RUNNING: return "running";
-    case T_BLOCKED: return "blocked";
-    default: return "exited";
+    case T_READY:
+        return "ready";
+    case T_RUNNING:
+        return "running";
+    case T_BLOCKED:
+        return "blocked";
+    default:
+        return "exited";
     }
 }
 
@@ -69,9 +73,13 @@ void green__describe_wait(const green_thread *t, char *buf, size_t len)
         break;
     case W_FD:
         snprintf(buf, len, "fd %d%s%s", t->wait_fd, t->wait_obj == (void *)1 ? " read" : "",
-                 t->wait_obj == (void *)2 ? " write" : t->wait_obj == (void *)3 ? " read/write" : "");
+                 t->wait_obj == (void *)2   ? " write"
+                 : t->wait_obj == (void *)3 ? " read/write"
+                                            : "");
         break;
-    case W_POLL: snprintf(buf, len, "poll of %d fds", t->wait_fd); break;
+    case W_POLL:
+        snprintf(buf, len, "poll of %d fds", t->wait_fd);
+        break;
     case W_MUTEX:
         if (m->owner == (green_thread *)1)
             snprintf(buf, len, "mutex %p held by another OS thread", (void *)m);
@@ -80,19 +88,39 @@ void green__describe_wait(const green_thread *t, char *buf, size_t len)
         else
             snprintf(buf, len, "mutex %p", (void *)m);
         break;
-    case W_COND: snprintf(buf, len, "condition %p", t->wait_obj); break;
-    case W_SEM: snprintf(buf, len, "semaphore %p", t->wait_obj); break;
-    case W_RWLOCK_RD: snprintf(buf, len, "rwlock %p (read)", t->wait_obj); break;
-    case W_RWLOCK_WR: snprintf(buf, len, "rwlock %p (write)", t->wait_obj); break;
-    case W_BARRIER: snprintf(buf, len, "barrier %p", t->wait_obj); break;
-    case W_ONCE: snprintf(buf, len, "once %p", t->wait_obj); break;
-    case W_OFFLOAD: snprintf(buf, len, "a call on a helper thread"); break;
-    case W_SIGNAL: snprintf(buf, len, "a signal"); break;
-    case W_FUTEX: snprintf(buf, len, "futex %p", t->wait_obj); break;
+    case W_COND:
+        snprintf(buf, len, "condition %p", t->wait_obj);
+        break;
+    case W_SEM:
+        snprintf(buf, len, "semaphore %p", t->wait_obj);
+        break;
+    case W_RWLOCK_RD:
+        snprintf(buf, len, "rwlock %p (read)", t->wait_obj);
+        break;
+    case W_RWLOCK_WR:
+        snprintf(buf, len, "rwlock %p (write)", t->wait_obj);
+        break;
+    case W_BARRIER:
+        snprintf(buf, len, "barrier %p", t->wait_obj);
+        break;
+    case W_ONCE:
+        snprintf(buf, len, "once %p", t->wait_obj);
+        break;
+    case W_OFFLOAD:
+        snprintf(buf, len, "a call on a helper thread");
+        break;
+    case W_SIGNAL:
+        snprintf(buf, len, "a signal");
+        break;
+    case W_FUTEX:
+        snprintf(buf, len, "futex %p", t->wait_obj);
+        break;
     case W_JOIN:
         snprintf(buf, len, "join of thread %lu", ((const green_thread *)t->wait_obj)->id);
         break;
-    default: snprintf(buf, len, "nothing"); break;
+    default:
+        snprintf(buf, len, "nothing");
+        break;
     }
     if (t->state == T_BLOCKED && t->wait_deadline != GREEN_NEVER) {
         size_t n = strlen(buf);

@@ -79,7 +79,8 @@ GREEN_YIELDS static int os_lock(green_rwlock *l, bool write, int64_t deadline)
 GREEN_YIELDS static int green_lock(green_rwlock *l, bool write, int64_t deadline)
 {
     green_thread *self = green__current;
-    if (l->writer == green_thread_id(self) && (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & WRITER))
+    if (l->writer == green_thread_id(self) &&
+        (__atomic_load_n(&l->state, __ATOMIC_RELAXED) & WRITER))
         return -EDEADLK;
     for (;;) {
         int r = write ? (cas(&l->state, 0, WRITER) ? 0 : -EBUSY) : try_rd(l, true);

@@ -32,8 +32,7 @@ void green_sem_init(green_sem *s, unsigned int value)
 
 int green_sem_is_green(const green_sem *s)
 {
-    return (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & GREEN_SEM_MAGIC_MASK) ==
-           GREEN_SEM_MAGIC;
+    return (__atomic_load_n(&s->flags, __ATOMIC_RELAXED) & GREEN_SEM_MAGIC_MASK) == GREEN_SEM_MAGIC;
 }
 
 static bool try_dec(green_sem *s)

@@ -32,7 +32,7 @@
 
 #include "internal.h"
 
-#define BIT(s) ((uint64_t)1 << ((s) - 1))
+#define BIT(s) ((uint64_t)1 << ((s)-1))
 /* Signals whose real blocking libgreen manages. */
 #define MANAGED (~(BIT(SIGKILL) | BIT(SIGSTOP) | BIT(32) | BIT(33)))
 
@@ -44,7 +44,7 @@ static _Atomic uint64_t pending, restarts;
 static _Atomic unsigned long noted_seq[65];
 static ev_async async;
 static uint64_t os_blocked; /* the managed part of the real mask */
-static uint64_t kept; /* never blocked for real (green_signal_keep) */
+static uint64_t kept;       /* never blocked for real (green_signal_keep) */
 
 void green_signal_keep(int sig)
 {
@@ -186,10 +186,17 @@ int green_sigmask(int how, const uint64_t *set, uint64_t *old)
         return 0;
     uint64_t s = *set & MANAGED;
     switch (how) {
-    case SIG_BLOCK: self->sigmask |= s; break;
-    case SIG_UNBLOCK: self->sigmask &= ~s; break;
-    case SIG_SETMASK: self->sigmask = s; break;
-    default: return -EINVAL;
+    case SIG_BLOCK:
+        self->sigmask |= s;
+        break;
+    case SIG_UNBLOCK:
+        self->sigmask &= ~s;
+        break;
+    case SIG_SETMASK:
+        self->sigmask = s;
+        break;
+    default:
+        return -EINVAL;
     }
     sync_os();
     fire_held(self);

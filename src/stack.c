@@ -24,9 +24,9 @@
  * frees the emptied page-table pages). No VMA is split on the way.
  */
 #include <errno.h>
-#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -50,23 +50,23 @@
 #define PMD_SIZE ((size_t)2 << 20) /* mapped by one page-table page */
 #define REGION_SIZE ((size_t)1 << 30)
 #define REGION_MAX ((size_t)64 << 30)
-#define SLAB_SLOTS 64              /* at most, one bit each in a slab's mask */
-#define NATIVE_MAX 32768           /* default stacks of the native size in use, at most */
+#define SLAB_SLOTS 64    /* at most, one bit each in a slab's mask */
+#define NATIVE_MAX 32768 /* default stacks of the native size in use, at most */
 #define COMPACT_SLOT ((size_t)1 << 20)
 
 struct slab {
     char *base;
     struct kind *kind;
     struct region *region;
-    unsigned live;      /* slots in use, hot ones included */
-    uint64_t used;      /* bit i: slot i is in use */
-    bool guarded;       /* the guard of every slot is installed */
-    bool listed;        /* in its kind's `partial` */
+    unsigned live; /* slots in use, hot ones included */
+    uint64_t used; /* bit i: slot i is in use */
+    bool guarded;  /* the guard of every slot is installed */
+    bool listed;   /* in its kind's `partial` */
 };
 
 struct region {
     struct region *next;
-    size_t n, carved;   /* slabs, and how many have been handed out */
+    size_t n, carved; /* slabs, and how many have been handed out */
     struct slab slab[];
 };
 
@@ -111,8 +111,7 @@ static void say_overflow(int sig, siginfo_t *si, void *uc)
     char *a = si->si_addr;
     /* A frame larger than the guard may skip it: accept faults a little
      * below it too. */
-    if (t && t->stack.base && a >= t->stack.base - 65536 &&
-        a < t->stack.base + t->stack.guard) {
+    if (t && t->stack.base && a >= t->stack.base - 65536 && a < t->stack.base + t->stack.guard) {
         /* The dump's format, on one line. */
         green__say("libgreen:   thread %lu%s%s%s: overflowed its stack of %zu KiB; "
                    "raise GREEN_STACK_SIZE (greenrun --stack-size)",
@@ -129,7 +128,8 @@ int green__stack_setup(void)
 {
     page = (size_t)sysconf(_SC_PAGESIZE);
     stack_t ss = {.ss_size = ALTSTACK_SIZE};
-    ss.ss_sp = mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ss.ss_sp =
+        mmap(NULL, ALTSTACK_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (ss.ss_sp == MAP_FAILED)
         return -ENOMEM;
     stack_t old;
@@ -220,7 +220,8 @@ static int list_partial(struct slab *s)
  * into one VMA; otherwise map more and trim. */
 static char *map_aligned(size_t len, bool aligned)
 {
-    int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK;
+    int prot = PROT_READ | PROT_WRITE,
+        flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK;
     char *p = mmap(NULL, len, prot, flags, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
@@ -306,8 +307,8 @@ static int slab_alloc(struct kind *k, struct green_stack *st)
     unsigned i = (unsigned)__builtin_ctzll(~s->used);
     s->used |= (uint64_t)1 << i;
     s->live++;
-    *st = (struct green_stack){.base = s->base + i * k->slot, .size = k->stack, .guard = page,
-                               .owned = true, .slab = s};
+    *st = (struct green_stack){
+        .base = s->base + i * k->slot, .size = k->stack, .guard = page, .owned = true, .slab = s};
     return 0;
 }
 

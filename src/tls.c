@@ -38,7 +38,7 @@
 #define ARCH_SET_FS 0x1002
 #define HWCAP2_FSGSBASE (1u << 1)
 #define HDR_MULTIPLE_THREADS 0x18
-#define HDR_STACK_GUARD 0x28  /* and the pointer guard after it */
+#define HDR_STACK_GUARD 0x28 /* and the pointer guard after it */
 #define HDR_FEATURE_1 0x48
 #define KEY_BLOCK 32 /* pthread_key_data entries in the first block */
 #define RSEQ_CPU_ID 4
@@ -46,7 +46,9 @@
 
 typedef union {
     size_t counter;
-    struct { void *val, *to_free; } p;
+    struct {
+        void *val, *to_free;
+    } p;
 } dtv_t;
 
 /* glibc's, weak: a libc without them leaves these NULL and TLS shared.
@@ -72,7 +74,7 @@ static struct {
     size_t below;               /* static TLS below the pointer */
     size_t libc_len;
     char hdr[HDR_FEATURE_1 + 4 - HDR_MULTIPLE_THREADS]; /* main's, copied */
-    void *pool;                 /* free blocks, linked through list */
+    void *pool;                                         /* free blocks, linked through list */
 } L;
 
 static size_t field(const uint32_t *d)
@@ -95,8 +97,8 @@ static const char *check_layout(void)
     L.specific = field(_thread_db_pthread_specific);
     size_t cancel = field(_thread_db_pthread_cancelhandling);
     if (!size || field(_thread_db_pthread_dtvp) != 8 || L.list < HDR_FEATURE_1 + 4 ||
-        L.tid != L.list + 16 || cancel != L.tid + 56 ||
-        L.specific != cancel + 8 + KEY_BLOCK * 16 || *size < L.specific) {
+        L.tid != L.list + 16 || cancel != L.tid + 56 || L.specific != cancel + 8 + KEY_BLOCK * 16 ||
+        *size < L.specific) {
         L.list = 0;
         return "struct pthread is not laid out as in glibc 2.36";
     }
@@ -179,16 +181,16 @@ int green__tls_setup(green_thread *main_thread)
 static void fill(char *tcb)
 {
     char *me = self_tp();
-    memcpy(tcb, &tcb, sizeof tcb);          /* header.tcb */
-    memcpy(tcb + 16, &tcb, sizeof tcb);     /* header.self */
+    memcpy(tcb, &tcb, sizeof tcb);      /* header.tcb */
+    memcpy(tcb + 16, &tcb, sizeof tcb); /* header.self */
     memcpy(tcb + HDR_MULTIPLE_THREADS, L.hdr, sizeof L.hdr);
     void **list = (void **)(tcb + L.list);
     list[0] = list[1] = list; /* glibc's fork unlinks it in the child */
     memcpy(tcb + L.tid, me + L.tid, sizeof(int));
     char *robust = tcb + L.tid + 16;
     memcpy(tcb + L.tid + 8, &robust, sizeof robust); /* robust_prev */
-    memcpy(robust, &robust, sizeof robust);           /* empty list */
-    memcpy(robust + 8, me + L.tid + 24, 16);          /* futex_offset, pending */
+    memcpy(robust, &robust, sizeof robust);          /* empty list */
+    memcpy(robust + 8, me + L.tid + 24, 16);         /* futex_offset, pending */
     memset(robust + 16, 0, 8);
     char *first = tcb + L.specific - KEY_BLOCK * 16;
     memcpy(tcb + L.specific, &first, sizeof first);

@@ -62,8 +62,8 @@ static void report(int64_t held_ns)
         snprintf(name, sizeof name, " \"%s\"", t->name);
     green__say("libgreen: watchdog: green thread %lu%s has held the OS thread for %.3f s "
                "(GREEN_WATCHDOG=%u)%s%s",
-               t ? t->id : 0, name, (double)held_ns / 1e9, limit_ms,
-               pc ? ", running in " : "", where);
+               t ? t->id : 0, name, (double)held_ns / 1e9, limit_ms, pc ? ", running in " : "",
+               where);
 }
 
 static void *watch(void *arg)

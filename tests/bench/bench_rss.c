@@ -12,8 +12,8 @@
  * Memory figures are not noisy the way timings are, so one round is made.
  *
  * Usage: bench_rss [THREADS=100000] */
-#include "green.h"
 #include "bench.h"
+#include "green.h"
 
 struct mem {
     long rss_kib, pte_kib, vmas;
@@ -75,8 +75,7 @@ static void release_and_join(green_thread **t, long n)
             bench_die("green_join", r);
 }
 
-static void report(long n, struct mem before, struct mem held, struct mem after,
-                   double spawn_ns)
+static void report(long n, struct mem before, struct mem held, struct mem after, double spawn_ns)
 {
     double rss = (double)(held.rss_kib - before.rss_kib) / (double)n;
     double pte = (double)(held.pte_kib - before.pte_kib) / (double)n;
@@ -94,13 +93,12 @@ static void report(long n, struct mem before, struct mem held, struct mem after,
     bench_emit("spawn_park_ns", spawn_ns, "ns");
     printf("# %ld green threads parked on a green_sem, default stack size\n", n);
     printf("# %-14s %12s %12s %8s\n", "", "VmRSS KiB", "VmPTE KiB", "VMAs");
-    printf("# %-14s %12ld %12ld %8ld\n", "before", before.rss_kib, before.pte_kib,
-           before.vmas);
+    printf("# %-14s %12ld %12ld %8ld\n", "before", before.rss_kib, before.pte_kib, before.vmas);
     printf("# %-14s %12ld %12ld %8ld\n", "all parked", held.rss_kib, held.pte_kib, held.vmas);
-    printf("# %-14s %12ld %12ld %8ld\n", "all joined", after.rss_kib, after.pte_kib,
-           after.vmas);
+    printf("# %-14s %12ld %12ld %8ld\n", "all joined", after.rss_kib, after.pte_kib, after.vmas);
     printf("# per thread: RSS %.2f KiB (goal <= 8), page tables %.2f KiB, "
-           "spawn+park %.0f ns\n", rss, pte, spawn_ns);
+           "spawn+park %.0f ns\n",
+           rss, pte, spawn_ns);
 }
 
 int main(int argc, char **argv)

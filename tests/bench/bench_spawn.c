@@ -9,8 +9,8 @@
  * beside it.
  *
  * Usage: bench_spawn [GREEN_N=100000] [NATIVE_N=5000] [REPS=5] */
-#include "green.h"
 #include "bench.h"
+#include "green.h"
 
 #include <pthread.h>
 
@@ -88,7 +88,8 @@ int main(int argc, char **argv)
     bench_emit("spawn_green_median_ns", gmed, "ns");
     bench_emit("spawn_native_median_ns", nmed, "ns");
     printf("# spawn + run + join, trivial body: %ld green, %ld native per run, "
-           "best/median of %d runs\n", gn, nn, reps);
+           "best/median of %d runs\n",
+           gn, nn, reps);
     printf("# %-24s %10s %10s\n", "", "best ns", "median ns");
     printf("# %-24s %10.1f %10.1f\n", "green_spawn+green_join", gbest, gmed);
     printf("# %-24s %10.1f %10.1f\n", "pthread_create+join", nbest, nmed);

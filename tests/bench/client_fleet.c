@@ -64,7 +64,8 @@ static void count_open(long d)
 /* Returns 0 when every round trip came back intact, -1 otherwise. */
 static int client(long id)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1, ok = 0;
     if (fd < 0)

@@ -38,7 +38,8 @@ static void raise_nofile(void)
 static int listener(int port)
 {
     int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), one = 1;
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in a = {.sin_family = AF_INET,
+                            .sin_port = htons((uint16_t)port),
                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);

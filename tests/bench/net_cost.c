@@ -47,8 +47,7 @@ static double best_of(long rounds, int fd, int how)
     for (int run = 0; run < 5; run++) {
         int64_t t0 = now_ns();
         for (long i = 0; i < rounds; i++)
-            if (how == 2 ? getppid() <= 0
-                         : (how ? inline_write(fd, &c, 1) : write(fd, &c, 1)) != 1)
+            if (how == 2 ? getppid() <= 0 : (how ? inline_write(fd, &c, 1) : write(fd, &c, 1)) != 1)
                 exit(1);
         double ns = (double)(now_ns() - t0) / (double)rounds;
         if (run == 0 || ns < best)

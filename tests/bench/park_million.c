@@ -59,7 +59,8 @@ int main(int argc, char **argv)
         pthread_cond_wait(&all_cv, &mu);
     pthread_mutex_unlock(&mu);
     double park_ms = (double)(bench_now() - t0) / 1e6;
-    long rss1 = bench_status_kib("VmRSS"), pte1 = bench_status_kib("VmPTE"), maps = bench_count_maps();
+    long rss1 = bench_status_kib("VmRSS"), pte1 = bench_status_kib("VmPTE"),
+         maps = bench_count_maps();
 
     pthread_mutex_lock(&mu);
     go = 1;

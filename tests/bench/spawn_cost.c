@@ -104,7 +104,8 @@ static double cpu_us(void)
     getrusage(RUSAGE_SELF, &self);
     getrusage(RUSAGE_CHILDREN, &kids);
     return (double)(self.ru_utime.tv_sec + self.ru_stime.tv_sec + kids.ru_utime.tv_sec +
-                    kids.ru_stime.tv_sec) * 1e6 +
+                    kids.ru_stime.tv_sec) *
+               1e6 +
            (double)(self.ru_utime.tv_usec + self.ru_stime.tv_usec + kids.ru_utime.tv_usec +
                     kids.ru_stime.tv_usec);
 }

@@ -28,12 +28,12 @@ static int find_line(const char *text, const char *const needles[], char *line, 
     return 0;
 }
 
-#define HAS_LINE(text, ...)                                                                 \
-    do {                                                                                    \
-        const char *const nd_[] = {__VA_ARGS__, NULL};                                     \
-        char ln_[512];                                                                      \
+#define HAS_LINE(text, ...)                                                                       \
+    do {                                                                                          \
+        const char *const nd_[] = {__VA_ARGS__, NULL};                                            \
+        char ln_[512];                                                                            \
         cr_assert(find_line(text, nd_, ln_, sizeof ln_), "no line with " #__VA_ARGS__ " in:\n%s", \
-                  text);                                                                    \
+                  text);                                                                          \
     } while (0)
 
 static int lines(const char *s)
@@ -52,8 +52,8 @@ Test(diag, dump_names_each_thread_what_it_waits_on_and_where, .timeout = TIMEOUT
     const char *argv[] = {"blocked", sig, NULL};
     const char *env[] = {"GREEN_DUMP_SIGNAL=USR2", NULL};
     run_ok(&r, 1, argv, env);
-    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d, stderr:\n%s",
-              r.status, r.err);
+    cr_assert(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d, stderr:\n%s", r.status,
+              r.err);
     cr_assert_str_eq(r.out, "done\n");
     HAS_LINE(r.err, "dump of 5 green threads");
     /* main is in usleep: still waiting, or woken in the same loop turn */
@@ -63,8 +63,7 @@ Test(diag, dump_names_each_thread_what_it_waits_on_and_where, .timeout = TIMEOUT
     HAS_LINE(r.err, "\"locker\"", "on mutex 0x", "held by thread 1",
              "in pthread_mutex_lock, called from", "blocked");
     HAS_LINE(r.err, "\"sleeper\"", "on sleep", "s left", "in sleep, called from", "blocked");
-    HAS_LINE(r.err, "\"joiner\"", "on join of thread 2", "in pthread_join, called from",
-             "blocked");
+    HAS_LINE(r.err, "\"joiner\"", "on join of thread 2", "in pthread_join, called from", "blocked");
     run_free(&r);
 }
 
@@ -256,8 +255,8 @@ Test(diag, gdb_script_lists_green_threads_and_their_stacks, .timeout = 120)
     snprintf(pidarg, sizeof pidarg, "%d", (int)pid);
     snprintf(script, sizeof script, "%s/scripts/green-gdb.py", run_env("GREEN_SRCDIR"));
     struct run_result r;
-    const char *argv[] = {"/usr/bin/gdb", "-q", "-batch", "-p", pidarg, "-x", script,
-                          "-ex", "green-threads", NULL};
+    const char *argv[] = {"/usr/bin/gdb", "-q",  "-batch",        "-p", pidarg, "-x",
+                          script,         "-ex", "green-threads", NULL};
     run_prog(&r, 0, argv, NULL, 90);
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);

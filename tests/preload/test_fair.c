@@ -71,8 +71,7 @@ Test(fair, slice_0_turns_preemption_off, .timeout = TIMEOUT)
     struct run_result r;
     const char *const argv[] = {"fair", "compute", NULL};
     const char *const env[] = {"GREEN_SLICE=0", NULL};
-    cr_expect_eq(run_prog(&r, 1, argv, env, 4), -1, "GREEN_SLICE=0 must not preempt: %s",
-                 r.out);
+    cr_expect_eq(run_prog(&r, 1, argv, env, 4), -1, "GREEN_SLICE=0 must not preempt: %s", r.out);
     cr_expect(r.timed_out);
     run_free(&r);
 }
@@ -196,8 +195,9 @@ Test(fair, python_raise_signal_loop_while_main_changes_handlers, .timeout = TIME
             "print('finished', sent >= 100, got >= 1)\n");
 }
 
-#define MP_HEAD "import multiprocessing as mp\n" \
-                "def sq(x): return x * x\n"
+#define MP_HEAD                      \
+    "import multiprocessing as mp\n" \
+    "def sq(x): return x * x\n"
 
 /* The issue's multiprocessing scenarios in one program: Pool.map and
  * map_async (the pool's handler thread loops on zero-timeout poll and
@@ -205,25 +205,25 @@ Test(fair, python_raise_signal_loop_while_main_changes_handlers, .timeout = TIME
 Test(fair, python_multiprocessing_pool_queue_and_value, .timeout = TIMEOUT)
 {
     py_same(MP_HEAD "def ping(a, b):\n"
-            "    while (v := a.get()) is not None: b.put(v + 1)\n"
-            "def inc(v, lock):\n"
-            "    for _ in range(500):\n"
-            "        with lock: v.value += 1\n"
-            "if __name__ == '__main__':\n"
-            "    mp.set_start_method('fork')\n"
-            "    with mp.Pool(4) as p:\n"
-            "        print(sum(p.map(sq, range(1000))))\n"
-            "        print(sum(p.map_async(sq, range(1000)).get(timeout=60)))\n"
-            "    a, b = mp.Queue(), mp.Queue()\n"
-            "    p = mp.Process(target=ping, args=(a, b)); p.start()\n"
-            "    v = 0\n"
-            "    for _ in range(300):\n"
-            "        a.put(v); v = b.get()\n"
-            "    a.put(None); p.join()\n"
-            "    print('ping-pong', v, p.exitcode)\n"
-            "    v = mp.Value('i', 0); lock = mp.Lock()\n"
-            "    ps = [mp.Process(target=inc, args=(v, lock)) for _ in range(4)]\n"
-            "    for p in ps: p.start()\n"
-            "    for p in ps: p.join()\n"
-            "    print('value', v.value)\n");
+                    "    while (v := a.get()) is not None: b.put(v + 1)\n"
+                    "def inc(v, lock):\n"
+                    "    for _ in range(500):\n"
+                    "        with lock: v.value += 1\n"
+                    "if __name__ == '__main__':\n"
+                    "    mp.set_start_method('fork')\n"
+                    "    with mp.Pool(4) as p:\n"
+                    "        print(sum(p.map(sq, range(1000))))\n"
+                    "        print(sum(p.map_async(sq, range(1000)).get(timeout=60)))\n"
+                    "    a, b = mp.Queue(), mp.Queue()\n"
+                    "    p = mp.Process(target=ping, args=(a, b)); p.start()\n"
+                    "    v = 0\n"
+                    "    for _ in range(300):\n"
+                    "        a.put(v); v = b.get()\n"
+                    "    a.put(None); p.join()\n"
+                    "    print('ping-pong', v, p.exitcode)\n"
+                    "    v = mp.Value('i', 0); lock = mp.Lock()\n"
+                    "    ps = [mp.Process(target=inc, args=(v, lock)) for _ in range(4)]\n"
+                    "    for p in ps: p.start()\n"
+                    "    for p in ps: p.join()\n"
+                    "    print('value', v.value)\n");
 }

@@ -184,11 +184,16 @@ Test(greenrun, bad_deadlock_mode, .timeout = TIMEOUT)
 Test(greenrun, bad_diagnostic_options, .timeout = TIMEOUT)
 {
     const char *const cases[][3] = {
-        {"--dump-signal", "NOPE", "--dump-signal"}, {"--dump-signal", "KILL", "--dump-signal"},
-        {"--dump-signal", "9", "--dump-signal"},    {"--watchdog", "12x", "--watchdog"},
-        {"--watchdog", "99999999", "--watchdog"},   {"--helpers", "0", "--helpers"},
-        {"--helpers", "2x", "--helpers"},           {"--helpers", "1025", "--helpers"},
-        {"--trace", "", "--trace"},                 {"--stats=", NULL, "--stats"},
+        {"--dump-signal", "NOPE", "--dump-signal"},
+        {"--dump-signal", "KILL", "--dump-signal"},
+        {"--dump-signal", "9", "--dump-signal"},
+        {"--watchdog", "12x", "--watchdog"},
+        {"--watchdog", "99999999", "--watchdog"},
+        {"--helpers", "0", "--helpers"},
+        {"--helpers", "2x", "--helpers"},
+        {"--helpers", "1025", "--helpers"},
+        {"--trace", "", "--trace"},
+        {"--stats=", NULL, "--stats"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct run_result r;
@@ -293,7 +298,8 @@ Test(greenrun, prepends_libgreen_once_and_keeps_ld_preload, .timeout = TIMEOUT)
     cr_assert(asprintf(&want, "%s\n", lib) > 0);
     cr_expect_str_eq(r.out, want, "stderr: %s", r.err);
     run_free(&r);
-    free(want);    free(lib);
+    free(want);
+    free(lib);
 }
 
 Test(greenrun, options_set_the_environment, .timeout = TIMEOUT)

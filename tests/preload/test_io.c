@@ -19,10 +19,10 @@
 
 /* One test per call family: each runs the same cases natively and under
  * the shim, while another thread exists (so the shim's waiting paths). */
-#define SAME(name)                                                        \
-    Test(io, name##_same_as_native, .timeout = TIMEOUT)                   \
-    {                                                                     \
-        assert_same((const char *const[]){"io_calls", #name, NULL});      \
+#define SAME(name)                                                   \
+    Test(io, name##_same_as_native, .timeout = TIMEOUT)              \
+    {                                                                \
+        assert_same((const char *const[]){"io_calls", #name, NULL}); \
     }
 SAME(nonblock)
 SAME(timeout)
@@ -160,8 +160,7 @@ static int start_server(int *outfd)
     return port;
 }
 
-Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT,
-     .fini = kill_server)
+Test(io, echo_server_carries_1000_clients_on_one_os_thread, .timeout = TIMEOUT, .fini = kill_server)
 {
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);

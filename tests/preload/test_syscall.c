@@ -70,8 +70,8 @@ Test(net, fdopen_fgets_server_serves_1000_clients_on_one_os_thread, .timeout = T
 {
     assert_same((const char *const[]){"stdio_wait", "server", "1000", NULL});
     struct run_result r;
-    run_must_finish(&r, 1, (const char *const[]){"stdio_wait", "server", "1000", "-t", NULL},
-                    NULL, RUN_LIMIT);
+    run_must_finish(&r, 1, (const char *const[]){"stdio_wait", "server", "1000", "-t", NULL}, NULL,
+                    RUN_LIMIT);
     cr_expect(strstr(r.out, "server: 1000 clients, 0 failed\nThreads:\t1\n") != NULL,
               "under the shim:\n%s%s", r.out, r.err);
     run_free(&r);

@@ -84,8 +84,8 @@ static struct run_result py(int preload, const char *script)
     struct run_result r;
     const char *const argv[] = {PYTHON, "-c", script, NULL};
     run_ok(&r, preload, argv, NULL);
-    cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "python3 status %#x: %s",
-              r.status, r.err);
+    cr_expect(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "python3 status %#x: %s", r.status,
+              r.err);
     return r;
 }
 
@@ -110,22 +110,23 @@ Test(threads, python_500_sleepers_overlap_on_one_os_thread, .timeout = TIMEOUT)
 Test(threads, python_queue_producers_consumers_sum_exactly, .timeout = TIMEOUT)
 {
     need_python();
-    struct run_result r = py(1, "import threading, queue\n"
-                                "q = queue.Queue(maxsize=1000); N = 100000; P = 50\n"
-                                "sums = []; lock = threading.Lock()\n"
-                                "def prod(i):\n"
-                                "    for v in range(i, N, P): q.put(v)\n"
-                                "def cons():\n"
-                                "    s = 0\n"
-                                "    while (v := q.get()) is not None: s += v\n"
-                                "    with lock: sums.append(s)\n"
-                                "ps = [threading.Thread(target=prod, args=(i,)) for i in range(P)]\n"
-                                "cs = [threading.Thread(target=cons) for _ in range(50)]\n"
-                                "for t in ps + cs: t.start()\n"
-                                "for t in ps: t.join()\n"
-                                "for _ in cs: q.put(None)\n"
-                                "for t in cs: t.join()\n"
-                                "print('sum', sum(sums), sum(sums) == N * (N - 1) // 2)\n" PY_THREADS);
+    struct run_result r =
+        py(1, "import threading, queue\n"
+              "q = queue.Queue(maxsize=1000); N = 100000; P = 50\n"
+              "sums = []; lock = threading.Lock()\n"
+              "def prod(i):\n"
+              "    for v in range(i, N, P): q.put(v)\n"
+              "def cons():\n"
+              "    s = 0\n"
+              "    while (v := q.get()) is not None: s += v\n"
+              "    with lock: sums.append(s)\n"
+              "ps = [threading.Thread(target=prod, args=(i,)) for i in range(P)]\n"
+              "cs = [threading.Thread(target=cons) for _ in range(50)]\n"
+              "for t in ps + cs: t.start()\n"
+              "for t in ps: t.join()\n"
+              "for _ in cs: q.put(None)\n"
+              "for t in cs: t.join()\n"
+              "print('sum', sum(sums), sum(sums) == N * (N - 1) // 2)\n" PY_THREADS);
     cr_expect(strstr(r.out, "sum 4999950000 True\n") != NULL, "wrong sum:\n%s", r.out);
     cr_expect(strstr(r.out, "Threads:\t1\n") != NULL, "not one OS thread:\n%s", r.out);
     run_free(&r);
@@ -135,23 +136,22 @@ Test(threads, python_queue_producers_consumers_sum_exactly, .timeout = TIMEOUT)
  * that connect at once (threads of a native python3 process); every
  * reply is checked. The server prints its port, serves, then prints its
  * OS thread count. */
-static const char server_py[] =
-    "import socketserver, sys, threading, time\n"
-    "class H(socketserver.BaseRequestHandler):\n"
-    "    def handle(self):\n"
-    "        data = b''\n"
-    "        while not data.endswith(b'\\n'):\n"
-    "            d = self.request.recv(4096)\n"
-    "            if not d: return\n"
-    "            data += d\n"
-    "        self.request.sendall(b'echo:' + data)\n"
-    "class S(socketserver.ThreadingTCPServer):\n"
-    "    daemon_threads = True\n"
-    "    request_queue_size = 2048\n"
-    "srv = S(('127.0.0.1', 0), H)\n"
-    "print(srv.server_address[1], flush=True)\n"
-    "for _ in range(1000): srv.handle_request()\n"
-    "while threading.active_count() > 1: time.sleep(0.01)\n" PY_THREADS;
+static const char server_py[] = "import socketserver, sys, threading, time\n"
+                                "class H(socketserver.BaseRequestHandler):\n"
+                                "    def handle(self):\n"
+                                "        data = b''\n"
+                                "        while not data.endswith(b'\\n'):\n"
+                                "            d = self.request.recv(4096)\n"
+                                "            if not d: return\n"
+                                "            data += d\n"
+                                "        self.request.sendall(b'echo:' + data)\n"
+                                "class S(socketserver.ThreadingTCPServer):\n"
+                                "    daemon_threads = True\n"
+                                "    request_queue_size = 2048\n"
+                                "srv = S(('127.0.0.1', 0), H)\n"
+                                "print(srv.server_address[1], flush=True)\n"
+                                "for _ in range(1000): srv.handle_request()\n"
+                                "while threading.active_count() > 1: time.sleep(0.01)\n" PY_THREADS;
 
 static const char client_py[] =
     "import socket, sys, threading\n"
@@ -230,8 +230,8 @@ static int free_port(void)
 
 static int dial(int port)
 {
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port),
-                            .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in a = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int s = socket(AF_INET, SOCK_STREAM, 0);
     if (s >= 0 && connect(s, (struct sockaddr *)&a, sizeof a) == 0)
         return s;
@@ -301,10 +301,12 @@ Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
     char cfg[] = "/tmp/green-haproxy-XXXXXX";
     int fd = mkstemp(cfg);
     cr_assert_geq(fd, 0);
-    dprintf(fd, "global\n  nbthread 4\ndefaults\n  mode http\n  timeout connect 1s\n"
-                "  timeout client 5s\n  timeout server 5s\nfrontend fe\n"
-                "  bind 127.0.0.1:%d\n  http-request return status 200 content-type "
-                "text/plain string \"hello from haproxy\"\n", port);
+    dprintf(fd,
+            "global\n  nbthread 4\ndefaults\n  mode http\n  timeout connect 1s\n"
+            "  timeout client 5s\n  timeout server 5s\nfrontend fe\n"
+            "  bind 127.0.0.1:%d\n  http-request return status 200 content-type "
+            "text/plain string \"hello from haproxy\"\n",
+            port);
     close(fd);
     for (int preload = 0; preload <= 1; preload++) {
         pid_t pid = start_haproxy(preload, cfg, port);
@@ -314,8 +316,7 @@ Test(real, haproxy_with_4_threads_answers_on_one_os_thread, .timeout = TIMEOUT)
         int threads = run_os_threads(pid);
         kill(-pid, SIGKILL);
         waitpid(pid, NULL, 0);
-        cr_expect_eq(ok, 40, "%s: %d of 40 requests answered", preload ? "libgreen" : "native",
-                     ok);
+        cr_expect_eq(ok, 40, "%s: %d of 40 requests answered", preload ? "libgreen" : "native", ok);
         if (preload)
             cr_expect_eq(threads, 1, "haproxy under libgreen runs %d OS threads", threads);
         else

@@ -49,9 +49,18 @@ static void *system_sleep(void *arg)
 }
 
 static int atfork_prepare, atfork_parent, atfork_child;
-static void prep(void) { atfork_prepare++; }
-static void par(void) { atfork_parent++; }
-static void chi(void) { atfork_child++; }
+static void prep(void)
+{
+    atfork_prepare++;
+}
+static void par(void)
+{
+    atfork_parent++;
+}
+static void chi(void)
+{
+    atfork_child++;
+}
 
 static int pipefd[2];
 static void *reader(void *arg)
@@ -80,8 +89,8 @@ int main(void)
     printf("WNOHANG while running: %d\n", (int)waitpid(pid, &st, WNOHANG));
     int before = tick.ticks;
     pid_t r = waitpid(pid, &st, 0);
-    printf("waitpid: %s, exit %d, others ran: %s\n", r == pid ? "pid" : "other",
-           WEXITSTATUS(st), tick.ticks > before + 3 ? "yes" : "no");
+    printf("waitpid: %s, exit %d, others ran: %s\n", r == pid ? "pid" : "other", WEXITSTATUS(st),
+           tick.ticks > before + 3 ? "yes" : "no");
     printf("SIGCHLD handler ran: %s\n", sigchld_seen ? "yes" : "no");
     r = waitpid(-1, &st, 0);
     printf("waitpid no child: %d %s\n", (int)r, strerror(errno));
@@ -107,12 +116,11 @@ int main(void)
     printf("waitid WNOHANG: %d pid %d\n", waitid(P_PID, (id_t)pid, &si, WEXITED | WNOHANG),
            (int)si.si_pid);
     int w = waitid(P_PID, (id_t)pid, &si, WEXITED);
-    printf("waitid: %d %s status %d code %s\n", w, si.si_pid == pid ? "pid" : "other",
-           si.si_status, si.si_code == CLD_EXITED ? "CLD_EXITED" : "other");
+    printf("waitid: %d %s status %d code %s\n", w, si.si_pid == pid ? "pid" : "other", si.si_status,
+           si.si_code == CLD_EXITED ? "CLD_EXITED" : "other");
     pid = child_exiting(9, 100);
     w = waitid(P_ALL, 0, &si, WEXITED);
-    printf("waitid P_ALL: %d %s status %d\n", w, si.si_pid == pid ? "pid" : "other",
-           si.si_status);
+    printf("waitid P_ALL: %d %s status %d\n", w, si.si_pid == pid ? "pid" : "other", si.si_status);
 
     printf("system exit 3: %#x\n", system("exit 3"));
     printf("system(NULL): %s\n", system(NULL) ? "shell" : "none");

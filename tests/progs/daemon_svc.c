@@ -227,8 +227,8 @@ int main(int argc, char **argv)
     kill(pid, SIGHUP);
     char reply[128] = "";
     int tries = 0;
-    while (tries++ < 100000 && (ask("again\n", reply, sizeof reply) <= 0 ||
-                                strcmp(reply, "gen 1 pong again\n")))
+    while (tries++ < 100000 &&
+           (ask("again\n", reply, sizeof reply) <= 0 || strcmp(reply, "gen 1 pong again\n")))
         ;
     printf("after SIGHUP: %s", reply);
     kill(pid, SIGTERM);

@@ -44,13 +44,14 @@ static size_t answer(struct query *q)
         return 0;
     size_t qend = i + 5;
     int type = p[i + 1] << 8 | p[i + 2];
-    p[2] = 0x84 | (p[2] & 1); /* response, authoritative, keep RD */
-    p[3] = 0x80;              /* RA, NOERROR */
+    p[2] = 0x84 | (p[2] & 1);           /* response, authoritative, keep RD */
+    p[3] = 0x80;                        /* RA, NOERROR */
     p[6] = 0, p[7] = type == 1 ? 1 : 0; /* answers */
     p[8] = p[9] = p[10] = p[11] = 0;
     if (type != 1 || qend + 16 > sizeof q->buf)
         return qend;
-    unsigned char rr[16] = {0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, (unsigned char)first};
+    unsigned char rr[16] = {0xc0, 12, 0, 1, 0,  1, 0, 0,
+                            0,    60, 0, 4, 10, 0, 0, (unsigned char)first};
     memcpy(p + qend, rr, sizeof rr);
     return qend + sizeof rr;
 }
@@ -81,8 +82,8 @@ int main(int argc, char **argv)
         if (p.revents & POLLIN && n < QMAX) {
             struct query *x = &q[(head + n) % QMAX];
             x->fromlen = sizeof x->from;
-            ssize_t r = recvfrom(fd, x->buf, sizeof x->buf, 0, (struct sockaddr *)&x->from,
-                                 &x->fromlen);
+            ssize_t r =
+                recvfrom(fd, x->buf, sizeof x->buf, 0, (struct sockaddr *)&x->from, &x->fromlen);
             if (r > 0) {
                 x->len = (size_t)r;
                 x->due = now_ms() + delay;
@@ -92,8 +93,7 @@ int main(int argc, char **argv)
         while (n && q[head].due <= now_ms()) {
             size_t len = answer(&q[head]);
             if (len)
-                sendto(fd, q[head].buf, len, 0, (struct sockaddr *)&q[head].from,
-                       q[head].fromlen);
+                sendto(fd, q[head].buf, len, 0, (struct sockaddr *)&q[head].from, q[head].fromlen);
             head = (head + 1) % QMAX;
             n--;
         }

@@ -59,8 +59,8 @@ struct fleet {
     long n;
     size_t msg;
     int ep;
-    int loading;       /* the timed phase has begun */
-    int stopping;      /* time is up: start no new requests */
+    int loading;  /* the timed phase has begun */
+    int stopping; /* time is up: start no new requests */
     long connecting, in_flight, failed;
     uint64_t requests;
     uint64_t hist[HIST_BUCKETS];
@@ -98,8 +98,7 @@ static int is_loopback(const struct sockaddr *sa)
         return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
     if (sa->sa_family == AF_INET6) {
         const struct in6_addr *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
-        return IN6_IS_ADDR_LOOPBACK(a) ||
-               (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        return IN6_IS_ADDR_LOOPBACK(a) || (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
     }
     return 0;
 }
@@ -137,8 +136,10 @@ static void raise_nofile(long want)
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
     if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)want + 16 > rl.rlim_cur)
-        fprintf(stderr, "echo_fleet: open files limited to %lu: some of %ld connections "
-                "will fail\n", (unsigned long)rl.rlim_cur, want);
+        fprintf(stderr,
+                "echo_fleet: open files limited to %lu: some of %ld connections "
+                "will fail\n",
+                (unsigned long)rl.rlim_cur, want);
 }
 
 /* ---- connections --------------------------------------------------------- */
@@ -344,8 +345,7 @@ static void on_event(struct fleet *f, long id, uint32_t ev)
 }
 
 /* Start a non-blocking connect; on failure the connection is counted. */
-static void open_conn(struct fleet *f, long id, const struct sockaddr_storage *ss,
-                      socklen_t len)
+static void open_conn(struct fleet *f, long id, const struct sockaddr_storage *ss, socklen_t len)
 {
     struct conn *c = &f->c[id];
     int one = 1;
@@ -455,9 +455,9 @@ int main(int argc, char **argv)
     fail_unfinished(f);
 
     printf("conns %ld ok %ld failed %ld requests %llu seconds %.2f req_per_s %.0f "
-           "p99_us %llu\n", n, n - f->failed, f->failed, (unsigned long long)f->requests,
-           elapsed, (double)f->requests / elapsed,
-           (unsigned long long)percentile_us(f, 0.99));
+           "p99_us %llu\n",
+           n, n - f->failed, f->failed, (unsigned long long)f->requests, elapsed,
+           (double)f->requests / elapsed, (unsigned long long)percentile_us(f, 0.99));
     for (long id = 0; id < n; id++)
         if (f->c[id].fd >= 0)
             close(f->c[id].fd);

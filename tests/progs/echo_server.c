@@ -21,7 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static long max_closed;  /* 0: run forever */
+static long max_closed; /* 0: run forever */
 static long closed;
 static pthread_mutex_t closed_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -146,13 +146,12 @@ int main(int argc, char **argv)
         int fd = accept(lfd, NULL, NULL);
         if (fd >= 0) {
             start_thread(fd);
-        } else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM ||
-                   errno == ENOBUFS) {
+        } else if (errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS) {
             /* Out of descriptors or memory: back off instead of spinning. */
             perror("echo_server: accept");
             usleep(10000);
-        } else if (errno == EBADF || errno == EINVAL || errno == ENOTSOCK ||
-                   errno == EFAULT || errno == EOPNOTSUPP) {
+        } else if (errno == EBADF || errno == EINVAL || errno == ENOTSOCK || errno == EFAULT ||
+                   errno == EOPNOTSUPP) {
             perror("echo_server: accept");
             return 1;
         }

@@ -145,8 +145,14 @@ static int mk_pipe(int end)
     return p[end];
 }
 
-static int mk_pipe_r(void) { return mk_pipe(0); }
-static int mk_pipe_w(void) { return mk_pipe(1); }
+static int mk_pipe_r(void)
+{
+    return mk_pipe(0);
+}
+static int mk_pipe_w(void)
+{
+    return mk_pipe(1);
+}
 
 static int fifo_no, fifo_rdwr;
 
@@ -164,8 +170,14 @@ static int mk_fifo(int flags)
     return fd;
 }
 
-static int mk_fifo_r(void) { return mk_fifo(O_RDONLY); }
-static int mk_fifo_w(void) { return mk_fifo(O_WRONLY); }
+static int mk_fifo_r(void)
+{
+    return mk_fifo(O_RDONLY);
+}
+static int mk_fifo_w(void)
+{
+    return mk_fifo(O_WRONLY);
+}
 
 /* The end asked for, the O_RDWR end closed: no writer, or no reader. */
 static int mk_fifo_alone(int flags)
@@ -178,15 +190,42 @@ static int mk_fifo_alone(int flags)
     return fd;
 }
 
-static int mk_fifo_r_alone(void) { return mk_fifo_alone(O_RDONLY); }
-static int mk_fifo_w_alone(void) { return mk_fifo_alone(O_WRONLY); }
-static int mk_dir(void) { return keep(open(dir, O_RDONLY | O_DIRECTORY)); }
-static int mk_opath(void) { return keep(open(dir, O_PATH)); }
-static int mk_null(void) { return keep(open("/dev/null", O_RDWR)); }
-static int mk_eventfd(void) { return keep(eventfd(0, 0)); }
-static int mk_timerfd(void) { return keep(timerfd_create(CLOCK_MONOTONIC, 0)); }
-static int mk_epoll(void) { return keep(epoll_create1(0)); }
-static int mk_inotify(void) { return keep(inotify_init()); }
+static int mk_fifo_r_alone(void)
+{
+    return mk_fifo_alone(O_RDONLY);
+}
+static int mk_fifo_w_alone(void)
+{
+    return mk_fifo_alone(O_WRONLY);
+}
+static int mk_dir(void)
+{
+    return keep(open(dir, O_RDONLY | O_DIRECTORY));
+}
+static int mk_opath(void)
+{
+    return keep(open(dir, O_PATH));
+}
+static int mk_null(void)
+{
+    return keep(open("/dev/null", O_RDWR));
+}
+static int mk_eventfd(void)
+{
+    return keep(eventfd(0, 0));
+}
+static int mk_timerfd(void)
+{
+    return keep(timerfd_create(CLOCK_MONOTONIC, 0));
+}
+static int mk_epoll(void)
+{
+    return keep(epoll_create1(0));
+}
+static int mk_inotify(void)
+{
+    return keep(inotify_init());
+}
 
 static int mk_file(void)
 {
@@ -224,8 +263,14 @@ static int mk_unix_dgram(void)
     return keep(sv[0]);
 }
 
-static int mk_unix_dgram_unbound(void) { return keep(socket(AF_UNIX, SOCK_DGRAM, 0)); }
-static int mk_tcp_unconnected(void) { return keep(socket(AF_INET, SOCK_STREAM, 0)); }
+static int mk_unix_dgram_unbound(void)
+{
+    return keep(socket(AF_UNIX, SOCK_DGRAM, 0));
+}
+static int mk_tcp_unconnected(void)
+{
+    return keep(socket(AF_INET, SOCK_STREAM, 0));
+}
 
 static int mk_tcp(void)
 {
@@ -303,32 +348,110 @@ static const struct kind {
 
 static char buf[256];
 
-static long op_read0(int fd) { return read(fd, buf, 0); }
-static long op_read1(int fd) { return read(fd, buf, 1); }
-static long op_read_bad(int fd) { return read(fd, bad_ptr, 16); }
-static long op_write0(int fd) { return write(fd, buf, 0); }
-static long op_write1(int fd) { return write(fd, "x", 1); }
-static long op_write_bad(int fd) { return write(fd, bad_ptr, 16); }
-static long op_readv0(int fd) { return readv(fd, &(struct iovec){buf, 0}, 1); }
-static long op_writev_bad(int fd) { return writev(fd, bad_ptr, 1); }
-static long op_sendmsg_bad(int fd) { return sendmsg(fd, bad_ptr, 0); }
-static long op_readv_bad(int fd) { return readv(fd, bad_ptr, 1); }
-static long op_writev0(int fd) { return writev(fd, &(struct iovec){buf, 0}, 1); }
-static long op_pread0(int fd) { return pread(fd, buf, 0, 0); }
-static long op_pread1(int fd) { return pread(fd, buf, 1, 0); }
-static long op_pwrite0(int fd) { return pwrite(fd, buf, 0, 0); }
-static long op_preadv2_0(int fd) { return preadv2(fd, &(struct iovec){buf, 0}, 1, -1, 0); }
-static long op_pwritev2_0(int fd) { return pwritev2(fd, &(struct iovec){buf, 0}, 1, -1, 0); }
-static long op_recv0(int fd) { return recv(fd, buf, 0, 0); }
-static long op_recv1(int fd) { return recv(fd, buf, 1, 0); }
-static long op_recv_oob(int fd) { return recv(fd, buf, 1, MSG_OOB); }
-static long op_recv_errqueue(int fd) { return recv(fd, buf, 1, MSG_ERRQUEUE); }
-static long op_recv_bad(int fd) { return recv(fd, bad_ptr, 16, 0); }
-static long op_recvfrom0(int fd) { return recvfrom(fd, buf, 0, 0, NULL, NULL); }
-static long op_send0(int fd) { return send(fd, buf, 0, 0); }
-static long op_send1(int fd) { return send(fd, "x", 1, 0); }
-static long op_send_oob(int fd) { return send(fd, "x", 1, MSG_OOB); }
-static long op_sendto0(int fd) { return sendto(fd, buf, 0, 0, NULL, 0); }
+static long op_read0(int fd)
+{
+    return read(fd, buf, 0);
+}
+static long op_read1(int fd)
+{
+    return read(fd, buf, 1);
+}
+static long op_read_bad(int fd)
+{
+    return read(fd, bad_ptr, 16);
+}
+static long op_write0(int fd)
+{
+    return write(fd, buf, 0);
+}
+static long op_write1(int fd)
+{
+    return write(fd, "x", 1);
+}
+static long op_write_bad(int fd)
+{
+    return write(fd, bad_ptr, 16);
+}
+static long op_readv0(int fd)
+{
+    return readv(fd, &(struct iovec){buf, 0}, 1);
+}
+static long op_writev_bad(int fd)
+{
+    return writev(fd, bad_ptr, 1);
+}
+static long op_sendmsg_bad(int fd)
+{
+    return sendmsg(fd, bad_ptr, 0);
+}
+static long op_readv_bad(int fd)
+{
+    return readv(fd, bad_ptr, 1);
+}
+static long op_writev0(int fd)
+{
+    return writev(fd, &(struct iovec){buf, 0}, 1);
+}
+static long op_pread0(int fd)
+{
+    return pread(fd, buf, 0, 0);
+}
+static long op_pread1(int fd)
+{
+    return pread(fd, buf, 1, 0);
+}
+static long op_pwrite0(int fd)
+{
+    return pwrite(fd, buf, 0, 0);
+}
+static long op_preadv2_0(int fd)
+{
+    return preadv2(fd, &(struct iovec){buf, 0}, 1, -1, 0);
+}
+static long op_pwritev2_0(int fd)
+{
+    return pwritev2(fd, &(struct iovec){buf, 0}, 1, -1, 0);
+}
+static long op_recv0(int fd)
+{
+    return recv(fd, buf, 0, 0);
+}
+static long op_recv1(int fd)
+{
+    return recv(fd, buf, 1, 0);
+}
+static long op_recv_oob(int fd)
+{
+    return recv(fd, buf, 1, MSG_OOB);
+}
+static long op_recv_errqueue(int fd)
+{
+    return recv(fd, buf, 1, MSG_ERRQUEUE);
+}
+static long op_recv_bad(int fd)
+{
+    return recv(fd, bad_ptr, 16, 0);
+}
+static long op_recvfrom0(int fd)
+{
+    return recvfrom(fd, buf, 0, 0, NULL, NULL);
+}
+static long op_send0(int fd)
+{
+    return send(fd, buf, 0, 0);
+}
+static long op_send1(int fd)
+{
+    return send(fd, "x", 1, 0);
+}
+static long op_send_oob(int fd)
+{
+    return send(fd, "x", 1, MSG_OOB);
+}
+static long op_sendto0(int fd)
+{
+    return sendto(fd, buf, 0, 0, NULL, 0);
+}
 
 static long op_recvmsg0(int fd)
 {
@@ -342,7 +465,10 @@ static long op_recvmsg_errqueue(int fd)
     return recvmsg(fd, &m, MSG_ERRQUEUE);
 }
 
-static long op_recvmsg_bad(int fd) { return recvmsg(fd, bad_ptr, 0); }
+static long op_recvmsg_bad(int fd)
+{
+    return recvmsg(fd, bad_ptr, 0);
+}
 
 static long op_sendmsg0(int fd)
 {
@@ -362,9 +488,18 @@ static long op_sendmmsg0(int fd)
     return sendmmsg(fd, &m, 1, 0);
 }
 
-static long op_accept(int fd) { return accept(fd, NULL, NULL); }
-static long op_accept4(int fd) { return accept4(fd, NULL, NULL, SOCK_CLOEXEC); }
-static long op_accept_bad(int fd) { return accept(fd, bad_ptr, bad_ptr); }
+static long op_accept(int fd)
+{
+    return accept(fd, NULL, NULL);
+}
+static long op_accept4(int fd)
+{
+    return accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+}
+static long op_accept_bad(int fd)
+{
+    return accept(fd, bad_ptr, bad_ptr);
+}
 
 /* To a loopback port nobody listens on (refused), or a bad address. */
 static long op_connect(int fd)
@@ -376,17 +511,32 @@ static long op_connect(int fd)
     return connect(fd, (struct sockaddr *)&sa, sizeof sa);
 }
 
-static long op_connect_bad(int fd) { return connect(fd, bad_ptr, sizeof(struct sockaddr_in)); }
+static long op_connect_bad(int fd)
+{
+    return connect(fd, bad_ptr, sizeof(struct sockaddr_in));
+}
 
 /* fd as the output of sendfile from a regular file, and as its input
  * into a pipe. */
-static long op_sendfile_out(int fd) { return sendfile(fd, mk_file(), NULL, 1); }
-static long op_sendfile_in(int fd) { return sendfile(mk_pipe_w(), fd, NULL, 1); }
-static long op_sendfile_in0(int fd) { return sendfile(mk_pipe_w(), fd, NULL, 0); }
+static long op_sendfile_out(int fd)
+{
+    return sendfile(fd, mk_file(), NULL, 1);
+}
+static long op_sendfile_in(int fd)
+{
+    return sendfile(mk_pipe_w(), fd, NULL, 1);
+}
+static long op_sendfile_in0(int fd)
+{
+    return sendfile(mk_pipe_w(), fd, NULL, 0);
+}
 
 /* fd as the input of splice into a pipe, and as its output from a pipe
  * holding data. */
-static long op_splice_in(int fd) { return splice(fd, NULL, mk_pipe_w(), NULL, 1, 0); }
+static long op_splice_in(int fd)
+{
+    return splice(fd, NULL, mk_pipe_w(), NULL, 1, 0);
+}
 
 static long op_splice_out(int fd)
 {
@@ -397,7 +547,10 @@ static long op_splice_out(int fd)
     return splice(p[0], NULL, fd, NULL, 1, 0);
 }
 
-static long op_tee_in(int fd) { return tee(fd, mk_pipe_w(), 1, 0); }
+static long op_tee_in(int fd)
+{
+    return tee(fd, mk_pipe_w(), 1, 0);
+}
 
 static volatile int woke;
 static int poke_fd;
@@ -434,8 +587,14 @@ static long poll_with(int fd, short events, char *out, size_t n)
 
 static char extra[64];
 
-static long op_poll_pri(int fd) { return poll_with(fd, POLLPRI, extra, sizeof extra); }
-static long op_poll_none(int fd) { return poll_with(fd, 0, extra, sizeof extra); }
+static long op_poll_pri(int fd)
+{
+    return poll_with(fd, POLLPRI, extra, sizeof extra);
+}
+static long op_poll_none(int fd)
+{
+    return poll_with(fd, 0, extra, sizeof extra);
+}
 
 /* select with fd in exceptfds only, nfds beyond FD_SETSIZE when big. */
 static long select_with(int fd, int big)
@@ -459,8 +618,14 @@ static long select_with(int fd, int big)
     return r > 0 ? r - pipe_ready : r;
 }
 
-static long op_select_exc(int fd) { return select_with(fd, 0); }
-static long op_select_big(int fd) { return select_with(fd, 1); }
+static long op_select_exc(int fd)
+{
+    return select_with(fd, 0);
+}
+static long op_select_big(int fd)
+{
+    return select_with(fd, 1);
+}
 
 static const struct op {
     const char *name;
@@ -519,8 +684,7 @@ static const struct op {
  * ends the wait it returns 0, not EINTR: the guard cannot end it alike. */
 static int skipped(const char *op, const char *kind)
 {
-    return strcmp(kind, "tcp") == 0 && (strcmp(op, "recv0") == 0 ||
-                                        strcmp(op, "recvfrom0") == 0 ||
+    return strcmp(kind, "tcp") == 0 && (strcmp(op, "recv0") == 0 || strcmp(op, "recvfrom0") == 0 ||
                                         strcmp(op, "recvmsg0") == 0);
 }
 
@@ -629,11 +793,11 @@ static void fifo_nonblock(void)
 
 /* ---- sleeps and signal waits with bad pointers --------------------------- */
 
-#define SHOW(call)                                                              \
-    do {                                                                        \
-        errno = 0;                                                              \
-        long r_ = (long)(call);                                                 \
-        show(#call, "", r_, errno);                                             \
+#define SHOW(call)                  \
+    do {                            \
+        errno = 0;                  \
+        long r_ = (long)(call);     \
+        show(#call, "", r_, errno); \
     } while (0)
 
 static void bad_pointers(void)

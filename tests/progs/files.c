@@ -54,8 +54,7 @@ int main(int argc, char **argv)
     while ((r = read(fd, back + got, got + 100003 > SIZE ? SIZE - got : 100003)) > 0)
         got += (size_t)r;
     printf("read back %zu bytes, same: %s, offset %ld, last read %zd\n", got,
-           got == SIZE && !memcmp(buf, back, SIZE) ? "yes" : "no", (long)lseek(fd, 0, SEEK_CUR),
-           r);
+           got == SIZE && !memcmp(buf, back, SIZE) ? "yes" : "no", (long)lseek(fd, 0, SEEK_CUR), r);
     r = read(fd, back, 10);
     printf("read at EOF: %zd\n", r);
     close(fd);

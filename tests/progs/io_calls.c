@@ -951,14 +951,22 @@ static const struct {
     void (*fn)(void);
     int by_default;
 } cases[] = {
-    {"nonblock", case_nonblock, 1}, {"timeout", case_timeout, 1},
-    {"accept", case_accept, 1},     {"stream", case_stream, 1},
-    {"bad", case_bad, 1},           {"poll", case_poll, 1},
-    {"stdio", case_stdio, 1},       {"epoll_loops", case_epoll_loops, 1},
-    {"closeall", case_closeall, 1}, {"closewait", case_closewait, 0},
-    {"stdin", case_stdin, 0},       {"sendfile", case_sendfile, 1},
-    {"splice", case_splice, 1},     {"accept_alone", case_accept_alone, 1},
-    {"read_intr", case_read_intr, 1}, {"learned", case_learned, 1},
+    {"nonblock", case_nonblock, 1},
+    {"timeout", case_timeout, 1},
+    {"accept", case_accept, 1},
+    {"stream", case_stream, 1},
+    {"bad", case_bad, 1},
+    {"poll", case_poll, 1},
+    {"stdio", case_stdio, 1},
+    {"epoll_loops", case_epoll_loops, 1},
+    {"closeall", case_closeall, 1},
+    {"closewait", case_closewait, 0},
+    {"stdin", case_stdin, 0},
+    {"sendfile", case_sendfile, 1},
+    {"splice", case_splice, 1},
+    {"accept_alone", case_accept_alone, 1},
+    {"read_intr", case_read_intr, 1},
+    {"learned", case_learned, 1},
 };
 
 int main(int argc, char **argv)

@@ -92,7 +92,8 @@ static void timeouts(void)
     struct timespec rel = {0, 300 * 1000 * 1000}, abs;
     double t0 = now_s();
     long r = futex(&word, FUTEX_WAIT_PRIVATE, 7, &rel, NULL, 0);
-    printf("relative timeout: %ld %s, waited %s\n", r, err(r), now_s() - t0 >= 0.29 ? "enough" : "too little");
+    printf("relative timeout: %ld %s, waited %s\n", r, err(r),
+           now_s() - t0 >= 0.29 ? "enough" : "too little");
     clock_gettime(CLOCK_MONOTONIC, &abs);
     abs.tv_nsec += 200 * 1000 * 1000;
     if (abs.tv_nsec >= 1000000000) {
@@ -101,12 +102,14 @@ static void timeouts(void)
     }
     t0 = now_s();
     r = futex(&word, FUTEX_WAIT_BITSET_PRIVATE, 7, &abs, NULL, FUTEX_BITSET_MATCH_ANY);
-    printf("absolute monotonic timeout: %ld %s, waited %s\n", r, err(r), now_s() - t0 >= 0.19 ? "enough" : "too little");
+    printf("absolute monotonic timeout: %ld %s, waited %s\n", r, err(r),
+           now_s() - t0 >= 0.19 ? "enough" : "too little");
     clock_gettime(CLOCK_REALTIME, &abs);
     abs.tv_sec += 1;
     t0 = now_s();
     r = futex(&word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 7, &abs, NULL, ~0u);
-    printf("absolute realtime timeout: %ld %s, waited %s\n", r, err(r), now_s() - t0 >= 0.5 ? "enough" : "too little");
+    printf("absolute realtime timeout: %ld %s, waited %s\n", r, err(r),
+           now_s() - t0 >= 0.5 ? "enough" : "too little");
 }
 
 static void bad_input(void)
@@ -216,7 +219,8 @@ static void shared(void)
         _exit(0);
     }
     long r;
-    while ((r = futex(w, FUTEX_WAIT, 0, NULL, NULL, 0)) == 0 && !__atomic_load_n(w, __ATOMIC_SEQ_CST))
+    while ((r = futex(w, FUTEX_WAIT, 0, NULL, NULL, 0)) == 0 &&
+           !__atomic_load_n(w, __ATOMIC_SEQ_CST))
         ;
     int st;
     waitpid(pid, &st, 0);
@@ -289,7 +293,8 @@ static void raw_sleeps(void)
         exit(1);
     FD_SET(p[0], &rs);
     r = syscall(SYS_select, p[0] + 1, &rs, NULL, NULL, &tv);
-    printf("syscall(SYS_select) timeout: %ld, %ld.%06ld left\n", r, (long)tv.tv_sec, (long)tv.tv_usec);
+    printf("syscall(SYS_select) timeout: %ld, %ld.%06ld left\n", r, (long)tv.tv_sec,
+           (long)tv.tv_usec);
     close(p[0]);
     close(p[1]);
     printf("syscall(SYS_gettid) is gettid(): %s\n", syscall(SYS_gettid) == gettid() ? "yes" : "no");

@@ -65,8 +65,7 @@ static void *waiter(void *arg)
     if (write(ready[1], "w", 1) != 1)
         return NULL;
     int r = sigsuspend(&none);
-    printf("waiter: sigsuspend %d %s, handler ran %d time(s)\n", r, strerror(errno),
-           (int)handled);
+    printf("waiter: sigsuspend %d %s, handler ran %d time(s)\n", r, strerror(errno), (int)handled);
     return NULL;
 }
 

@@ -61,12 +61,18 @@ static int detached(void *arg)
 static const char *code(int r)
 {
     switch (r) {
-    case thrd_success: return "success";
-    case thrd_busy: return "busy";
-    case thrd_error: return "error";
-    case thrd_nomem: return "nomem";
-    case thrd_timedout: return "timedout";
-    default: return "?";
+    case thrd_success:
+        return "success";
+    case thrd_busy:
+        return "busy";
+    case thrd_error:
+        return "error";
+    case thrd_nomem:
+        return "nomem";
+    case thrd_timedout:
+        return "timedout";
+    default:
+        return "?";
     }
 }
 
@@ -99,8 +105,8 @@ int main(int argc, char **argv)
     }
     printf("\ncounter %d once %d destructors %d\n", counter, once_runs, dtor_calls);
     printf("current equals itself %d\n", thrd_equal(thrd_current(), thrd_current()) != 0);
-    printf("detach %s\n", code(thrd_create(&d, detached, NULL) == thrd_success ? thrd_detach(d)
-                                                                                 : thrd_error));
+    printf("detach %s\n",
+           code(thrd_create(&d, detached, NULL) == thrd_success ? thrd_detach(d) : thrd_error));
     printf("recursive: %s %s", code(mtx_lock(&rm)), code(mtx_trylock(&rm)));
     thrd_t o;
     int r;

@@ -36,8 +36,11 @@ static void *idle(void *x)
 
 static const char *err(int e)
 {
-    return e == 0 ? "0" : e == EAGAIN ? "EAGAIN" : e == ETIMEDOUT ? "ETIMEDOUT"
-           : e == EBUSY ? "EBUSY" : strerrorname_np(e);
+    return e == 0           ? "0"
+           : e == EAGAIN    ? "EAGAIN"
+           : e == ETIMEDOUT ? "ETIMEDOUT"
+           : e == EBUSY     ? "EBUSY"
+                            : strerrorname_np(e);
 }
 
 static void reap(pid_t pid)

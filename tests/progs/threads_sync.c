@@ -533,8 +533,7 @@ static void misc(void)
     ok = (intptr_t)v;
     CHECK(pthread_join(t[1], &v));
     char buf[16];
-    printf("names kept per thread %d; setname too long, getname short buffer:",
-           ok && (intptr_t)v);
+    printf("names kept per thread %d; setname too long, getname short buffer:", ok && (intptr_t)v);
     E(pthread_setname_np(pthread_self(), "a-name-of-twenty-chars"));
     E(pthread_getname_np(pthread_self(), buf, 4));
     printf("\n");

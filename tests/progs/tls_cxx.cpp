@@ -1,9 +1,9 @@
 // tls_cxx: C++ thread_local objects are built on first use in each
 // thread and destroyed when that thread ends, in reverse order of
 // construction and before its pthread key destructors, as natively.
+#include <cstdio>
 #include <pthread.h>
 #include <semaphore.h>
-#include <cstdio>
 #include <string>
 
 static pthread_key_t key;
@@ -11,8 +11,14 @@ static sem_t go[2], built;
 
 struct Noisy {
     std::string name;
-    explicit Noisy(std::string n) : name(std::move(n)) { std::printf("ctor %s\n", name.c_str()); }
-    ~Noisy() { std::printf("dtor %s\n", name.c_str()); }
+    explicit Noisy(std::string n) : name(std::move(n))
+    {
+        std::printf("ctor %s\n", name.c_str());
+    }
+    ~Noisy()
+    {
+        std::printf("dtor %s\n", name.c_str());
+    }
 };
 
 static thread_local int uses = 0;
@@ -24,8 +30,7 @@ static void *worker(void *arg)
     thread_local Noisy second("second of " + std::to_string(id));
     uses += (int)id;
     pthread_setspecific(key, (void *)arg);
-    std::printf("thread %ld: %s, %s, uses %d\n", id, first.name.c_str(), second.name.c_str(),
-                uses);
+    std::printf("thread %ld: %s, %s, uses %d\n", id, first.name.c_str(), second.name.c_str(), uses);
     sem_post(&built);
     sem_wait(&go[id - 1]); // both threads exist with their objects built
     std::printf("thread %ld ends, uses %d\n", id, uses);

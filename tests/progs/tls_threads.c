@@ -103,8 +103,8 @@ static void *stack_report(void *arg)
     (void)arg;
     /* Made after 1,000 threads ended: their TLS may serve it again. */
     printf("a new thread starts from the images: %s\n",
-           counter == 1 && c11_id == 0 && start_get() == 5 && late_get() == 5 && errno == 0
-               ? "yes" : "no");
+           counter == 1 && c11_id == 0 && start_get() == 5 && late_get() == 5 && errno == 0 ? "yes"
+                                                                                            : "no");
     pthread_attr_t a;
     void *lo;
     size_t size;
@@ -133,7 +133,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < N; i++)
         CHECK(pthread_join(t[i], NULL));
     printf("%d threads with their own __thread, _Thread_local, errno and library TLS: "
-           "%d wrong\n", N, bad);
+           "%d wrong\n",
+           N, bad);
     printf("main's own: %s\n", counter == 1 && c11_id == 0 && start_get() == 5 ? "yes" : "no");
     pthread_t s;
     CHECK(pthread_create(&s, NULL, stack_report, NULL));

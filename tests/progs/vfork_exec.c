@@ -109,8 +109,8 @@ static void *spawner(void *arg)
         int c = dup2(fd, p[1]);
         struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
         int d = sigaction(SIGUSR1, &dfl, &old);
-        child_ran = 10 + (a == 0) + (b == p[0]) + (c == p[1]) + (d == 0) +
-                    (old.sa_handler == on_usr1);
+        child_ran =
+            10 + (a == 0) + (b == p[0]) + (c == p[1]) + (d == 0) + (old.sa_handler == on_usr1);
         _exit(4);
     }
     printf("child closing fds: exit %d, child's calls ok %d of 5\n",

@@ -21,11 +21,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
-#include <linux/sockios.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
@@ -271,8 +271,9 @@ static void write_reset(void)
     pthread_t t;
     CHECK(pthread_create(&t, NULL, resetter, &w));
     ssize_t r = write(w, buf, n);
-    printf("blocking write cut by a reset: %s\n",
-           r > 0 && (size_t)r < n ? "part" : r < 0 ? strerror(errno) : "all");
+    printf("blocking write cut by a reset: %s\n", r > 0 && (size_t)r < n ? "part"
+                                                  : r < 0                ? strerror(errno)
+                                                                         : "all");
     r = write(w, buf, 100);
     printf("next write: %zd %s\n", r, err((int)r));
     r = write(w, buf, 100);
@@ -318,8 +319,8 @@ static void sigwait_fds_full(void)
     setrlimit(RLIMIT_NOFILE, &old);
     CHECK(pthread_sigmask(SIG_UNBLOCK, &s, NULL));
     errno = e;
-    printf("fd table full: sigtimedwait %d %s, sigwait %s, signal %s\n", r, err(r),
-           strerror(w), sig == SIGUSR2 ? "SIGUSR2" : "other");
+    printf("fd table full: sigtimedwait %d %s, sigwait %s, signal %s\n", r, err(r), strerror(w),
+           sig == SIGUSR2 ? "SIGUSR2" : "other");
 }
 
 /* ---- a listening socket passed over SCM_RIGHTS --------------------------------- */
@@ -340,8 +341,8 @@ static int pass_fd(int fd)
     int sv[2], got = -1;
     char c = 'x', cbuf[CMSG_SPACE(sizeof(int))];
     struct iovec iov = {&c, 1};
-    struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-                       .msg_controllen = sizeof cbuf};
+    struct msghdr m = {
+        .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
     if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv))
         exit(1);
     struct cmsghdr *cm = CMSG_FIRSTHDR(&m);

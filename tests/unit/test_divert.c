@@ -15,7 +15,7 @@
 #include "util.h"
 
 struct probe {
-    uint64_t in[16];  /* rax rbx rcx rdx rsi rdi rbp r8..r15 */
+    uint64_t in[16]; /* rax rbx rcx rdx rsi rdi rbp r8..r15 */
     uint64_t out[16];
     uint64_t flags;
     uint64_t redzone_ok;
@@ -36,45 +36,57 @@ struct probe *probe_ptr;
 volatile int spin_flag;
 
 #define RZ(k) "  movabsq $0x5a5a5a5a00000000+" #k ", %rax\n  movq %rax, -" #k "(%rsp)\n"
-#define RZCHK(k) "  movabsq $0x5a5a5a5a00000000+" #k ", %rcx\n  cmpq %rcx, -" #k "(%rsp)\n  jne 9f\n"
+#define RZCHK(k) \
+    "  movabsq $0x5a5a5a5a00000000+" #k ", %rcx\n  cmpq %rcx, -" #k "(%rsp)\n  jne 9f\n"
 #define LOADX(i, off) "  movdqu " #off "(%rdi), %xmm" #i "\n"
 #define SAVEX(i, off) "  movdqu %xmm" #i ", " #off "(%rax)\n"
-__asm__(".text\n.globl spin_probe\n.type spin_probe,@function\nspin_probe:\n"
-        "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
-        "  movq %rdi, probe_ptr(%rip)\n"
-        LOADX(0, 272) LOADX(1, 288) LOADX(2, 304) LOADX(3, 320) LOADX(4, 336) LOADX(5, 352)
-        LOADX(6, 368) LOADX(7, 384) LOADX(8, 400) LOADX(9, 416) LOADX(10, 432) LOADX(11, 448)
-        LOADX(12, 464) LOADX(13, 480) LOADX(14, 496) LOADX(15, 512)
-        "  ldmxcsr 784(%rdi)\n  fldcw 792(%rdi)\n"
-        RZ(8) RZ(16) RZ(24) RZ(32) RZ(40) RZ(48) RZ(56) RZ(64)
-        RZ(72) RZ(80) RZ(88) RZ(96) RZ(104) RZ(112) RZ(120) RZ(128)
-        "  movq 0(%rdi), %rax\n  movq 8(%rdi), %rbx\n  movq 24(%rdi), %rdx\n"
-        "  movq 32(%rdi), %rsi\n  movq 48(%rdi), %rbp\n  movq 56(%rdi), %r8\n"
-        "  movq 64(%rdi), %r9\n  movq 72(%rdi), %r10\n  movq 80(%rdi), %r11\n"
-        "  movq 88(%rdi), %r12\n  movq 96(%rdi), %r13\n  movq 104(%rdi), %r14\n"
-        "  movq 112(%rdi), %r15\n  movq 40(%rdi), %rdi\n"
-        "  stc\n  std\n"
-        ".globl spin_loop_start\nspin_loop_start:\n"
-        "  movl spin_flag(%rip), %ecx\n  jrcxz spin_loop_start\n"
-        ".globl spin_loop_end\nspin_loop_end:\n"
-        "  leaq -256(%rsp), %rsp\n" /* below the red zone, flags untouched */
-        "  pushfq\n  pushq %rax\n  movq probe_ptr(%rip), %rax\n"
-        "  movq %rbx, 136(%rax)\n  movq %rcx, 144(%rax)\n  movq %rdx, 152(%rax)\n"
-        "  movq %rsi, 160(%rax)\n  movq %rdi, 168(%rax)\n  movq %rbp, 176(%rax)\n"
-        "  movq %r8, 184(%rax)\n  movq %r9, 192(%rax)\n  movq %r10, 200(%rax)\n"
-        "  movq %r11, 208(%rax)\n  movq %r12, 216(%rax)\n  movq %r13, 224(%rax)\n"
-        "  movq %r14, 232(%rax)\n  movq %r15, 240(%rax)\n"
-        "  popq %rbx\n  movq %rbx, 128(%rax)\n  popq %rbx\n  movq %rbx, 256(%rax)\n  cld\n"
-        SAVEX(0, 528) SAVEX(1, 544) SAVEX(2, 560) SAVEX(3, 576) SAVEX(4, 592) SAVEX(5, 608)
-        SAVEX(6, 624) SAVEX(7, 640) SAVEX(8, 656) SAVEX(9, 672) SAVEX(10, 688) SAVEX(11, 704)
-        SAVEX(12, 720) SAVEX(13, 736) SAVEX(14, 752) SAVEX(15, 768)
-        "  stmxcsr 788(%rax)\n  fnstcw 794(%rax)\n"
-        "  leaq 256(%rsp), %rsp\n"
-        RZCHK(8) RZCHK(16) RZCHK(24) RZCHK(32) RZCHK(40) RZCHK(48) RZCHK(56) RZCHK(64)
-        RZCHK(72) RZCHK(80) RZCHK(88) RZCHK(96) RZCHK(104) RZCHK(112) RZCHK(120) RZCHK(128)
-        "  movq $1, 264(%rax)\n"
-        "9:  popq %r15\n  popq %r14\n  popq %r13\n  popq %r12\n  popq %rbx\n  popq %rbp\n  ret\n"
-        ".size spin_probe, .-spin_probe\n");
+__asm__(
+    ".text\n.globl spin_probe\n.type spin_probe,@function\nspin_probe:\n"
+    "  pushq %rbp\n  pushq %rbx\n  pushq %r12\n  pushq %r13\n  pushq %r14\n  pushq %r15\n"
+    "  movq %rdi, probe_ptr(%rip)\n" LOADX(0, 272) LOADX(1, 288) LOADX(2, 304) LOADX(3, 320) LOADX(
+        4, 336) LOADX(5, 352) LOADX(6, 368) LOADX(7, 384) LOADX(8, 400) LOADX(9, 416) LOADX(10, 432)
+        LOADX(11, 448) LOADX(12, 464) LOADX(13, 480) LOADX(14, 496) LOADX(
+            15,
+            512) "  ldmxcsr 784(%rdi)\n  fldcw 792(%rdi)\n" RZ(8) RZ(16) RZ(24) RZ(32) RZ(40) RZ(48)
+            RZ(56) RZ(64) RZ(72) RZ(
+                80) RZ(88) RZ(96) RZ(104) RZ(112) RZ(120)
+                RZ(128) "  movq 0(%rdi), %rax\n  movq 8(%rdi), %rbx\n  movq 24(%rdi), %rdx\n"
+                        "  movq 32(%rdi), %rsi\n  movq 48(%rdi), %rbp\n  movq 56(%rdi), %r8\n"
+                        "  movq 64(%rdi), %r9\n  movq 72(%rdi), %r10\n  movq 80(%rdi), %r11\n"
+                        "  movq 88(%rdi), %r12\n  movq 96(%rdi), %r13\n  movq 104(%rdi), %r14\n"
+                        "  movq 112(%rdi), %r15\n  movq 40(%rdi), %rdi\n"
+                        "  stc\n  std\n"
+                        ".globl spin_loop_start\nspin_loop_start:\n"
+                        "  movl spin_flag(%rip), %ecx\n  jrcxz spin_loop_start\n"
+                        ".globl spin_loop_end\nspin_loop_end:\n"
+                        "  leaq -256(%rsp), %rsp\n" /* below the red zone, flags untouched */
+                        "  pushfq\n  pushq %rax\n  movq probe_ptr(%rip), %rax\n"
+                        "  movq %rbx, 136(%rax)\n  movq %rcx, 144(%rax)\n  movq %rdx, 152(%rax)\n"
+                        "  movq %rsi, 160(%rax)\n  movq %rdi, 168(%rax)\n  movq %rbp, 176(%rax)\n"
+                        "  movq %r8, 184(%rax)\n  movq %r9, 192(%rax)\n  movq %r10, 200(%rax)\n"
+                        "  movq %r11, 208(%rax)\n  movq %r12, 216(%rax)\n  movq %r13, 224(%rax)\n"
+                        "  movq %r14, 232(%rax)\n  movq %r15, 240(%rax)\n"
+                        "  popq %rbx\n  movq %rbx, 128(%rax)\n  popq %rbx\n  movq %rbx, "
+                        "256(%rax)\n  cld\n" SAVEX(0, 528) SAVEX(1, 544) SAVEX(
+                            2, 560) SAVEX(3, 576) SAVEX(4, 592) SAVEX(5, 608) SAVEX(6, 624)
+                            SAVEX(7, 640) SAVEX(8, 656) SAVEX(9, 672) SAVEX(10, 688) SAVEX(11, 704)
+                                SAVEX(12, 720) SAVEX(13, 736) SAVEX(14, 752) SAVEX(
+                                    15,
+                                    768) "  stmxcsr 788(%rax)\n  fnstcw 794(%rax)\n"
+                                         "  leaq 256(%rsp), %rsp\n" RZCHK(8) RZCHK(16) RZCHK(
+                                             24) RZCHK(32) RZCHK(40)
+                                             RZCHK(48) RZCHK(
+                                                 56) RZCHK(64) RZCHK(72)
+                                                 RZCHK(80) RZCHK(
+                                                     88) RZCHK(96) RZCHK(104) RZCHK(112)
+                                                     RZCHK(120)
+                                                         RZCHK(
+                                                             128) "  movq $1, 264(%rax)\n"
+                                                                  "9:  popq %r15\n  popq %r14\n  "
+                                                                  "popq %r13\n  popq %r12\n  popq "
+                                                                  "%rbx\n  popq %rbp\n  ret\n"
+                                                                  ".size spin_probe, "
+                                                                  ".-spin_probe\n");
 
 #define NEW_R12 0x1234abcd5678ef00ull
 
@@ -163,8 +175,8 @@ __attribute__((noinline)) void clobber(struct green_regs *r, void *arg)
     char buf[64];
     snprintf(buf, sizeof buf, "%f", 1.0 / 3.0); /* uses the vector unit */
     __asm__ volatile("pxor %%xmm0, %%xmm0\n pcmpeqd %%xmm1, %%xmm1\n pxor %%xmm7, %%xmm7\n"
-                     "pxor %%xmm8, %%xmm8\n pcmpeqd %%xmm15, %%xmm15\n"
-                     ::: "xmm0", "xmm1", "xmm7", "xmm8", "xmm15");
+                     "pxor %%xmm8, %%xmm8\n pcmpeqd %%xmm15, %%xmm15\n" ::
+                         : "xmm0", "xmm1", "xmm7", "xmm8", "xmm15");
     unsigned mx = 0x1f80;
     unsigned short cw = 0x037f;
     __asm__ volatile("ldmxcsr %0\n fldcw %1" ::"m"(mx), "m"(cw));

@@ -40,8 +40,8 @@ Test(futex, changed_word_timeout_and_bad_input)
     cr_expect_eq(green_futex_wait(&word, 3, ~0u, 0, in_ms(50)), -ETIMEDOUT);
     cr_expect_geq(green_now() - t0, 50 * MS);
     cr_expect_eq(green_futex_wait(&word, 3, 0, 0, GREEN_NEVER), -EINVAL, "bitset 0");
-    cr_expect_eq(green_futex_wait((uint32_t *)((char *)&word + 1), 3, ~0u, 0, GREEN_NEVER),
-                 -EINVAL, "misaligned");
+    cr_expect_eq(green_futex_wait((uint32_t *)((char *)&word + 1), 3, ~0u, 0, GREEN_NEVER), -EINVAL,
+                 "misaligned");
     word = 0;
 }
 

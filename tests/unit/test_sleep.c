@@ -277,8 +277,8 @@ Test(sleep, poll_until_returns_eintr_only_when_interruptible, .timeout = 20)
 
 static int timeout_of(int call)
 {
-    struct green_wait w = {.call = call, .on = GREEN_ON_TIME, .deadline = in_ms(1),
-                           .result = -EALREADY};
+    struct green_wait w = {
+        .call = call, .on = GREEN_ON_TIME, .deadline = in_ms(1), .result = -EALREADY};
     return green_wait(&w);
 }
 
@@ -306,8 +306,8 @@ static void *interrupt_waiter(void *arg)
 
 static void *wait_class(void *call)
 {
-    struct green_wait w = {.call = (int)(intptr_t)call, .on = GREEN_ON_TIME,
-                           .deadline = in_ms(5000)};
+    struct green_wait w = {
+        .call = (int)(intptr_t)call, .on = GREEN_ON_TIME, .deadline = in_ms(5000)};
     return (void *)(intptr_t)green_wait(&w);
 }
 
@@ -316,9 +316,10 @@ static void *wait_class(void *call)
 Test(policy, an_interrupt_is_eintr_or_ignored_by_class, .timeout = 20)
 {
     GREEN_INIT();
-    static const struct { int call, result; } cases[] = {
-        {GREEN_CALL_IO, -EINTR}, {GREEN_CALL_POLL, -EINTR}, {GREEN_CALL_CHILD, -EINTR},
-        {GREEN_CALL_SIGWAIT_ANY, 1}, {GREEN_CALL_JOIN, 1}, {GREEN_CALL_LOCK, 1}};
+    static const struct {
+        int call, result;
+    } cases[] = {{GREEN_CALL_IO, -EINTR},     {GREEN_CALL_POLL, -EINTR}, {GREEN_CALL_CHILD, -EINTR},
+                 {GREEN_CALL_SIGWAIT_ANY, 1}, {GREEN_CALL_JOIN, 1},      {GREEN_CALL_LOCK, 1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         waiter = spawn_ok(wait_class, (void *)(intptr_t)cases[i].call);
         green_thread *k = spawn_ok(interrupt_waiter, NULL);
@@ -335,8 +336,11 @@ static void *note_then_wait(void *since_call_began)
 {
     unsigned long since = green_call_seq();
     green_signal_note(SIGUSR1, 0);
-    struct green_wait w = {.call = GREEN_CALL_IO, .on = GREEN_ON_FD, .fd = empty_pipe[0],
-                           .events = GREEN_IN, .deadline = in_ms(50),
+    struct green_wait w = {.call = GREEN_CALL_IO,
+                           .on = GREEN_ON_FD,
+                           .fd = empty_pipe[0],
+                           .events = GREEN_IN,
+                           .deadline = in_ms(50),
                            .since = since_call_began ? since : 0};
     return (void *)(intptr_t)green_wait(&w);
 }
@@ -383,8 +387,10 @@ static void note_release(void *arg)
 
 static void *cancellable(void *call)
 {
-    struct green_wait w = {.call = (int)(intptr_t)call, .on = GREEN_ON_TIME,
-                           .deadline = in_ms(5000), .release = note_release};
+    struct green_wait w = {.call = (int)(intptr_t)call,
+                           .on = GREEN_ON_TIME,
+                           .deadline = in_ms(5000),
+                           .release = note_release};
     return (void *)(intptr_t)green_wait(&w);
 }
 
@@ -401,8 +407,7 @@ Test(policy, cancel_ends_a_cancellation_point_only, .timeout = 20)
     cr_assert_eq(join_ok(t), (void *)-1, "ended by the hook");
     cr_assert_eq(released, 1, "release ran first");
 
-    struct green_wait lock = {.call = GREEN_CALL_LOCK, .on = GREEN_ON_TIME,
-                              .deadline = in_ms(30)};
+    struct green_wait lock = {.call = GREEN_CALL_LOCK, .on = GREEN_ON_TIME, .deadline = in_ms(30)};
     t = spawn_ok(cancellable, (void *)(intptr_t)GREEN_CALL_LOCK);
     green_yield();
     cr_assert_eq(green_cancel(t), -ESRCH, "a lock wait is no cancellation point");

@@ -379,8 +379,8 @@ static long status_kib(const char *name)
 static bool kernel_reclaims_page_tables(void)
 {
     size_t pmd = 2 * KIB * KIB, len = 65 * pmd;
-    char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    char *p =
+        mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     cr_assert_neq(p, MAP_FAILED);
     char *a = (char *)(((uintptr_t)p + pmd - 1) & ~(pmd - 1));
     for (int i = 0; i < 64; i++)

@@ -30,7 +30,7 @@
  * is shared: libcriterion's TLS would make AUTO switch the thread
  * pointer, a system call per switch where the kernel lacks FSGSBASE,
  * which the timing tests are not about (test_sched tests own TLS). */
-#define GREEN_INIT()                                                              \
+#define GREEN_INIT()                                                             \
     cr_assert_eq(green_init(&(struct green_config){.tls = GREEN_TLS_SHARED}), 0, \
                  "green_init must succeed")
 
