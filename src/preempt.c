@@ -170,17 +170,19 @@ static void set_timer(int which, unsigned ms)
 }
 
 /* Has the running thread used a whole slice? Only when no switch came
- * between the last tick and this one: a thread switched in since ran
- * for less (the kernel too preempts only a task that used its share).
+ * between the last tick of this timer and this one (each timer ticks a
+ * slice apart; the other's ticks fall anywhere in between): a thread
+ * switched in since ran for less (the kernel too preempts only a task
+ * that used its share).
  * Threads that run briefly and block are never preempted so, which
  * matters when they hold a lock others then queue for: CPython's GIL
  * holder preempted at every tick put 10,000 threads in a convoy. */
-static bool slice_used(void)
+static bool slice_used(int which)
 {
-    static uint64_t seen;
+    static uint64_t seen[2];
     uint64_t now = green__stats.switches;
-    bool used = now == seen;
-    seen = now;
+    bool used = now == seen[which];
+    seen[which] = now;
     return used;
 }
 
@@ -197,7 +199,7 @@ static void on_tick(int sig, siginfo_t *si, void *uc)
     } else if (green__current && !green__s.in_loop) {
         if (si->si_value.sival_int == CPU && !armed[WALL])
             set_timer(WALL, green__s.cfg.slice_ms);
-        if (slice_used()) {
+        if (slice_used(si->si_value.sival_int == WALL ? WALL : CPU)) {
             green__slice_due = 1;
             if (green__safe_point(uc))
                 green_divert(uc, preempted, NULL);
