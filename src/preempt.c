@@ -4,7 +4,7 @@
  * thread computes, so a blocked system call is never interrupted by it)
  * ticks every slice, as a kernel's scheduler tick (with a wall-clock one
  * while the OS thread stays busy, see below): a tick that finds the
- * same green thread running as the tick before, with no switch in
+ * same green thread running as that timer's tick before, with no switch in
  * between, ends its slice (so a thread computes one to two slices
  * before it is preempted; the timer's resolution is the kernel's tick
  * anyway). Then, when the interrupted instruction
