@@ -200,10 +200,15 @@ static void wait_for_events(void)
  * costs work quadratic in the ready threads. The round is the queue as
  * the last poll left it (the queue shrinks as it runs: its length now
  * would make the rounds halves). */
+static inline bool round_over(unsigned schedules)
+{
+    return schedules >= green__s.poll_round;
+}
+
 static inline bool poll_due(void)
 {
     unsigned n = green__s.polls_skipped + 1;
-    return n >= POLL_EVERY && n >= green__s.poll_round;
+    return n >= POLL_EVERY && round_over(n);
 }
 
 /* The next thread to run; runs the loop until there is one. */
@@ -437,7 +442,7 @@ void green__preempt(void)
 {
     int saved_errno = errno;
     green__stats.preempted++;
-    if (!green__s.runq.head || green__s.polls_skipped >= green__s.poll_round) {
+    if (!green__s.runq.head || round_over(green__s.polls_skipped)) {
         green__s.polls_skipped = 0;
         poll_loop(EVRUN_NOWAIT);
     }
